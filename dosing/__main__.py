@@ -1,0 +1,5 @@
+import sys
+
+from dosing.cli import main
+
+sys.exit(main())

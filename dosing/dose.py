@@ -1,0 +1,68 @@
+"""Dose arithmetic: pure functions on pint quantities, nothing else.
+
+The order of operations is reference.md §11: basis × size × infant fraction,
+divided into the day's doses, capped, then rounded half up per dose; the
+day's total is the rounded dose times the number of doses.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from dosing.units import Q, basis_kind, drug_unit, is_per_day
+
+# Binary floating point carries noise in the last digits (0.3 × 3 is
+# 0.8999999999999999). Before a half-up decision the value is read to this
+# many significant figures, far beyond any measurable dose, so the noise can
+# never tip a dose that is exactly half a step.
+SIGNIFICANT_FIGURES = 12
+
+
+def decimal(quantity, unit: str) -> Decimal:
+    """The magnitude in `unit` as a Decimal, free of float noise."""
+    return Decimal(format(quantity.m_as(unit), f".{SIGNIFICANT_FIGURES}g"))
+
+
+def round_half_up(quantity, step):
+    """Round to the nearest multiple of `step`; exactly half a step goes up.
+
+    Python's round() rounds half to even, which would give 0.32 mg for
+    0.325 mg; a pharmacy rounds it to 0.33 mg.
+    """
+    unit = str(step.units)
+    size = decimal(step, unit)
+    steps = (decimal(quantity, unit) / size).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return Q(float(steps * size), unit)
+
+
+def times(quantity, count: int):
+    """A rounded dose times the number of doses, without float noise (0.35 × 3 = 1.05)."""
+    unit = str(quantity.units)
+    return Q(float(decimal(quantity, unit) * count), unit)
+
+
+def per_administration(basis, bsa, weight, divided: int):
+    """The dose for one administration before any adjustment, in the drug's unit.
+
+    A per-day basis is divided into `divided` doses; a per-administration
+    basis is given as it is.
+    """
+    kind = basis_kind(basis)
+    amount = basis * bsa if kind == "per_m2" else basis * weight if kind == "per_kg" else basis
+    if is_per_day(basis):
+        amount = amount * Q(1, "day") / divided
+    return amount.to(drug_unit(basis))
+
+
+def apply_factor(dose, factor: Fraction):
+    return dose * (factor.numerator / factor.denominator)
+
+
+def apply_cap(dose, cap, doses_per_day: int):
+    """(capped dose, whether the cap bit). A '/day' cap limits the day's total."""
+    if cap is None:
+        return dose, False
+    limit = (cap * Q(1, "day") / doses_per_day) if is_per_day(cap) else cap
+    limit = limit.to(dose.units)
+    if dose > limit:
+        return limit, True
+    return dose, False

@@ -1,0 +1,109 @@
+"""How numbers, units, dates and working are written on a sheet (ISMP).
+
+No trailing zero (2 mg, never 2.0 mg), a leading zero (0.5 mg), a thousands
+separator from 1,000, a space between number and unit, and units as ISMP
+writes them (mg, mcg, units, mL, mg/m²). This is the only place a quantity
+becomes text.
+"""
+
+from decimal import Decimal
+
+from dosing.dose import decimal
+
+UNIT_TEXT = {
+    "mg/m2": "mg/m²", "mcg/m2": "mcg/m²", "units/m2": "units/m²",
+    "mg/m2/day": "mg/m²/day", "mcg/m2/day": "mcg/m²/day", "units/m2/day": "units/m²/day",
+}
+
+
+def number(value) -> str:
+    """ISMP number: '0.33', '2', '1,000', '1,312.5'."""
+    value = value if isinstance(value, Decimal) else Decimal(format(value, ".12g"))
+    text = format(value.normalize(), ",f")
+    return "0" if text in ("-0", "") else text
+
+
+def significant(value: float, figures: int = 4) -> str:
+    """A calculated value to a few significant figures, still ISMP ('0.4392', '219.6')."""
+    return number(Decimal(format(value, f".{figures}g")))
+
+
+def amount(quantity, unit: str) -> str:
+    """'0.33 mg' from a quantity, in the order unit."""
+    return f"{number(decimal(quantity, unit))} {unit}"
+
+
+def written(text: str) -> str:
+    """A dose basis as the data writes it ('1.5 mg/m2') as a sheet prints it ('1.5 mg/m²')."""
+    figure, _, unit = text.strip().partition(" ")
+    unit = unit.replace(" ", "")
+    return f"{number(Decimal(figure))} {UNIT_TEXT.get(unit, unit)}"
+
+
+def day(on) -> str:
+    return f"{on:%a} {on.day} {on:%b %Y}"
+
+
+def short_day(on) -> str:
+    return f"{on.day} {on:%b}"
+
+
+def day_ranges(days) -> str:
+    """(1, 2, 3, 8) -> '1–3, 8'."""
+    runs, start, previous = [], None, None
+    for d in list(days) + [None]:
+        if start is None:
+            start = previous = d
+        elif d is not None and d == previous + 1:
+            previous = d
+        else:
+            runs.append(str(start) if start == previous else f"{start}–{previous}")
+            start = previous = d
+    return ", ".join(runs)
+
+
+def count_word(n: int) -> str:
+    return {1: "once", 2: "twice", 3: "three times", 4: "four times"}.get(n, f"{n} times")
+
+
+def band_text(bands, band) -> str:
+    """'12 to under 24 months', 'under 12 months', '36 months and over'."""
+    following = [b.from_months for b in bands if b.from_months > band.from_months]
+    if not following:
+        return f"{band.from_months} months and over"
+    if band.from_months == 0:
+        return f"under {following[0]} months"
+    return f"{band.from_months} to under {following[0]} months"
+
+
+def working(a) -> str:
+    """The arithmetic of one administration, as a person re-checking it would write it.
+
+    '1.5 mg/m² × 0.329 m² × 2/3 (age 3 months) = 0.33 mg'
+    """
+    unit = a.order.drug.unit
+    if a.rule == "age band":
+        return f"age {a.age_months} months, band {band_text(a.order.age_bands, a.band)}: fixed dose {amount(a.dose, unit)}, not reduced, not rounded"
+    parts = [written(a.basis_text)]
+    if a.rule == "BSA":
+        parts.append(f"{number(round(Decimal(format(a.size.m_as('m**2'), '.12g')), 3))} m²")
+    elif a.rule in ("weight", "label weight rule"):
+        parts.append(f"{number(round(Decimal(format(a.size.m_as('kg'), '.12g')), 3))} kg")
+    if a.factor != 1:
+        parts.append(f"{a.factor} ({a.factor_reason})")
+    text = " × ".join(parts)
+    if a.times_per_day > 1:
+        text += f" ÷ {a.times_per_day} doses"
+    uncapped = a.uncapped.m_as(unit)
+    text += f" = {significant(uncapped)} {unit}"
+    if a.capped:
+        text += f", capped at {amount(a.calculated, unit)}"
+    if a.rounded:
+        text += f", rounded to {amount(a.dose, unit)}"
+    if a.times_per_day > 1:
+        text += f" per dose; {count_word(a.times_per_day)} a day = {amount(a.total, unit)} a day"
+    if a.factor == 1 and a.factor_reason.startswith("age"):
+        text += f" (full dose: {a.factor_reason})"
+    if a.rule == "label weight rule":
+        text += " (product label dose for small infants, instead of the infant fraction)"
+    return text

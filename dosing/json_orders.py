@@ -1,0 +1,52 @@
+"""The machine-readable orders (../shared/protocol/interfaces.md).
+
+Field names and meanings are a contract with scripts at the treating centre:
+extend, never rename. Doses leave their pint quantities here, each converted
+to a named unit first.
+"""
+
+from dosing.formatting import significant
+from dosing.regimen import weakest
+
+
+def as_dict(orders) -> dict:
+    return {
+        "patient": {"id": orders.patient.id, "birth_date": orders.patient.birth_date.isoformat()},
+        "protocol": orders.protocol.name,
+        "phase": orders.phase.name,
+        "start": orders.start.isoformat(),
+        "end": orders.end.isoformat(),
+        "measured": orders.measurement.date.isoformat(),
+        "weight_kg": round(orders.measurement.weight.m_as("kg"), 4),
+        "length_cm": round(orders.measurement.length.m_as("cm"), 2),
+        "bsa_m2": round(orders.bsa.m_as("m**2"), 4),
+        "bsa_formula": orders.bsa_formula,
+        "verified": orders.protocol.verified,
+        "draft": any(a.provenance == "?" for a in orders.administrations),
+        "administrations": [_administration(a) for a in orders.administrations],
+        "warnings": list(orders.warnings),
+    }
+
+
+def _administration(a) -> dict:
+    unit = a.order.drug.unit
+    entry = {
+        "day": a.day,
+        "date": a.date.isoformat(),
+        "drug": a.drug,
+        "route": a.route,
+        "dose": float(significant(a.total.m_as(unit), 12).replace(",", "")),
+        "unit": unit,
+        "times_per_day": a.times_per_day,
+        "dose_each": float(significant(a.dose.m_as(unit), 12).replace(",", "")),
+        "basis": a.basis_text,
+        "rule": a.rule,
+        "age_months": a.age_months,
+        "factor": str(a.factor),
+        "calculated": round(a.daily_calculated.m_as(unit), 4),
+        "capped": a.capped,
+        "provenance": weakest(v.tag for v in a.values),
+    }
+    if a.order.duration:
+        entry["duration"] = a.order.duration.value
+    return entry

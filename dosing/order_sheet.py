@@ -1,0 +1,240 @@
+"""What each printed document says: the order sheet and the INTRATHECAL sheet.
+
+This module turns computed PhaseOrders into plain template context (text
+only, already formatted); templates/ lays it out and dosing.render prints
+it. Orders are split by route here, so an INTRATHECAL order and an IV vinca
+alkaloid can never share a page: they are never in the same document.
+"""
+
+from datetime import datetime
+from fractions import Fraction
+
+import attrs
+
+from dosing import __version__
+from dosing.checks import warnings
+from dosing.body import BSA_FORMULAS, age_in_months
+from dosing.formatting import amount, band_text, day, day_ranges, number, short_day, working, written
+from dosing.regimen import TAG_MEANING, Value, weakest
+
+ROUTE_TEXT = {
+    "IV": "intravenous (IV)",
+    "PO": "by mouth (PO)",
+    "IM": "intramuscular (IM)",
+    "SC": "subcutaneous (SC)",
+    "INTRATHECAL": "INTRATHECAL",
+}
+
+
+@attrs.frozen
+class Document:
+    kind: str  #: "orders" or "intrathecal": also the end of the file name
+    title: str
+    template: str
+    context: dict
+
+
+def documents(orders, produced: datetime | None = None) -> list[Document]:
+    """The documents a phase prints: systemic orders, and INTRATHECAL orders if any."""
+    produced = produced or datetime.now()
+    systemic = [a for a in orders.administrations if a.route != "INTRATHECAL"]
+    spinal = [a for a in orders.administrations if a.route == "INTRATHECAL"]
+    found = []
+    if systemic:
+        found.append(Document("orders", "Chemotherapy orders", "orders.html", _context(orders, systemic, produced, "Chemotherapy orders")))
+    if spinal:
+        context = _context(orders, spinal, produced, "INTRATHECAL chemotherapy orders")
+        context["punctures"] = _punctures(spinal)
+        found.append(Document("intrathecal", "INTRATHECAL chemotherapy orders", "intrathecal.html", context))
+    return found
+
+
+def _context(orders, administrations, produced, title) -> dict:
+    patient, measurement = orders.patient, orders.measurement
+    values = _values(orders, administrations)
+    return {
+        "title": title,
+        "produced": f"{produced:%d %b %Y %H:%M}",
+        "version": __version__,
+        "patient": {
+            "name": patient.name,
+            "id": patient.id,
+            "birth_date": day(patient.birth_date),
+            "sex": patient.sex,
+            "diagnosis_date": day(patient.diagnosis_date),
+            "allergies": ", ".join(patient.allergies) if patient.allergies else "No known allergies",
+            "has_allergies": bool(patient.allergies),
+            "disease": f"KMT2A {patient.kmt2a}, {patient.cns}",
+            "age_at_start": _age_text(age_in_months(patient.birth_date, orders.start)),
+        },
+        "protocol": {
+            "name": orders.protocol.name,
+            "registry": orders.protocol.registry,
+            "version": orders.protocol.version,
+            "verified": orders.protocol.verified,
+            "verification": orders.protocol.verification,
+        },
+        "phase": {
+            "title": orders.phase.title,
+            "start": day(orders.start),
+            "end": day(orders.end),
+            "length": orders.phase.length_days.value,
+        },
+        "body": {
+            "weight": _measure(measurement.weight, "kg"),
+            "length": _measure(measurement.length, "cm"),
+            "measured": day(measurement.date),
+            "bsa": f"{number(round(orders.bsa.m_as('m**2'), 3))} m²",
+            "formula": BSA_FORMULAS[orders.bsa_formula][1],
+        },
+        "warnings": warnings(orders, administrations),
+        "orders": _order_blocks(orders, administrations),
+        "days": _day_by_day(orders, administrations),
+        "banner": values,
+        "draft": any(row["tag"] == "?" for row in values),
+        "tags": TAG_MEANING,
+    }
+
+
+def _age_text(months: int) -> str:
+    return f"{months} month{'s' if months != 1 else ''}"
+
+
+def _measure(quantity, unit: str) -> str:
+    """As written in the patient file, with the metric figure when it was not metric."""
+    written_as = f"{number(quantity.magnitude)} {quantity.units:~P}"
+    metric = f"{number(round(quantity.m_as(unit), 3))} {unit}"
+    return metric if f"{quantity.units:~P}" == unit else f"{metric} (entered as {written_as})"
+
+
+def _order_blocks(orders, administrations) -> list[dict]:
+    """One block per order, in order of first administration; one row per run of equal doses."""
+    blocks = {}
+    for a in administrations:
+        block = blocks.setdefault(id(a.order), {"order": a.order, "rows": {}})
+        text = working(a)
+        row = block["rows"].setdefault(text, {"administrations": [], "working": text})
+        row["administrations"].append(a)
+    result = []
+    for block in blocks.values():
+        order = block["order"]
+        rows = []
+        for row in block["rows"].values():
+            given = row["administrations"]
+            first = given[0]
+            rows.append({
+                "days": day_ranges(a.day for a in given),
+                "dates": _dates(given),
+                "age": ", ".join(sorted({_age_text(a.age_months) for a in given}, key=lambda t: int(t.split()[0]))),
+                "dose": _dose_text(first),
+                "working": row["working"],
+                "tag": weakest(a.provenance for a in given),
+            })
+        result.append({
+            "drug": order.drug.print_name,
+            "generic": order.drug.name,
+            "route": ROUTE_TEXT[order.route],
+            "route_note": order.route_note,
+            "duration": order.duration.value if order.duration else None,
+            "window": order.window.value if order.window else None,
+            "label": order.drug.label,
+            "basis": _basis_text(order),
+            "rows": rows,
+        })
+    return result
+
+
+def _basis_text(order) -> str:
+    if order.age_bands:
+        return "fixed dose by age on the day of the lumbar puncture"
+    text = "; ".join(f"{written(step.text)} on day{'s' if len(step.days) > 1 else ''} {day_ranges(step.days)}" for step in order.steps)
+    if order.divided > 1:
+        text += f", in {order.divided} divided doses"
+    if order.cap:
+        text += f"; maximum {amount(order.cap.value, order.drug.unit)} per {'day' if 'day' in str(order.cap.value.units) else 'dose'}"
+    return text
+
+
+def _dose_text(a) -> str:
+    unit = a.order.drug.unit
+    if a.times_per_day > 1:
+        return f"{amount(a.dose, unit)} {a.order.route} {_times(a.times_per_day)} ({amount(a.total, unit)} a day)"
+    return f"{amount(a.dose, unit)} {a.order.route if a.order.route != 'INTRATHECAL' else 'INTRATHECAL'}"
+
+
+def _times(n: int) -> str:
+    return {2: "twice a day", 3: "three times a day", 4: "four times a day"}.get(n, f"{n} times a day")
+
+
+def _dates(administrations) -> str:
+    dates = [a.date for a in administrations]
+    contiguous = all((b - a).days == 1 for a, b in zip(dates, dates[1:]))
+    if len(dates) > 2 and contiguous:
+        return f"{short_day(dates[0])} – {short_day(dates[-1])} {dates[-1]:%Y}"
+    return ", ".join(short_day(d) for d in dates) + f" {dates[-1]:%Y}"
+
+
+def _day_by_day(orders, administrations) -> list[dict]:
+    days = {}
+    for a in administrations:
+        entry = days.setdefault(a.day, {"day": a.day, "date": day(a.date), "age": _age_text(a.age_months), "given": []})
+        entry["given"].append(f"{a.order.drug.print_name} {_dose_text(a)}")
+    return [days[d] for d in sorted(days)]
+
+
+def _punctures(administrations) -> list[dict]:
+    """One row per lumbar puncture: the day's INTRATHECAL drugs together."""
+    by_day = {}
+    for a in administrations:
+        entry = by_day.setdefault(a.day, {"day": a.day, "date": day(a.date), "age": _age_text(a.age_months), "drugs": []})
+        entry["drugs"].append({
+            "drug": a.order.drug.print_name,
+            "dose": amount(a.dose, a.order.drug.unit),
+            "band": band_text(a.order.age_bands, a.band),
+            "tag": a.provenance,
+        })
+    return [by_day[d] for d in sorted(by_day)]
+
+
+def _values(orders, administrations) -> list[dict]:
+    """The assumed (A) and placeholder (?) values this document rests on, for the banner."""
+    users: dict[int, tuple[Value, list[str]]] = {}
+    for a in administrations:
+        name = f"{a.order.drug.print_name} {a.route}"
+        related = list(a.values)
+        if a.order.rounding and a.rule != "age band":
+            related.append(a.order.rounding)
+        if a.order.duration:
+            related.append(a.order.duration)
+        for value in related:
+            entry = users.setdefault(id(value), (value, []))
+            if name not in entry[1]:
+                entry[1].append(name)
+    formula = orders.protocol.bsa_formula
+    rows = {}
+    if any(a.rule == "BSA" for a in administrations):
+        rows[(formula.what, formula.value, formula.tag, formula.source)] = ["every dose from BSA"]
+    # The same assumption made on several orders (the infant fraction) is one row.
+    for value, names in users.values():
+        rows.setdefault((value.what, _value_text(value.value), value.tag, value.source), []).extend(names)
+    return [
+        {"what": what, "used_by": ", ".join(names), "value": text, "tag": tag, "source": source}
+        for (what, text, tag, source), names in rows.items()
+        if tag in ("A", "?")
+    ]
+
+
+def _value_text(value) -> str:
+    if hasattr(value, "units"):
+        return f"{number(value.magnitude)} {value.units:~P}".replace("µg", "mcg")
+    if isinstance(value, bool):
+        return "applies" if value else "does not apply"
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], tuple):
+        return "; ".join(f"under {below} months: {factor}" for below, factor in value)
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], dict):
+        return "; ".join(", ".join(f"{k.replace('_', ' ')} {written(v) if k == 'dose' else v}" for k, v in item.items()) for item in value)
+    if isinstance(value, (list, tuple)):
+        return day_ranges(value)
+    if isinstance(value, Fraction):
+        return str(value)
+    return str(value)

@@ -1,0 +1,609 @@
+"""Regimen data: the protocol as TOML files in regimens/, loaded and validated.
+
+The code holds no dose. Everything a sheet prints comes from these files,
+each value with its provenance tag and source, and a file that is malformed
+is refused with its name and the line of trouble (RegimenError), never
+half-loaded.
+"""
+
+import re
+import tomllib
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+
+import attrs
+
+from dosing.errors import RegimenError
+from dosing.units import basis_kind, drug_unit, is_per_day, parse_dose, parse_size
+
+# Provenance tags, strongest first (reference.md).
+TAGS = ("S", "P", "A", "?")
+TAG_MEANING = {
+    "S": "stated in the seed registry text",
+    "P": "published for the named source protocol or label",
+    "A": "assumed from the protocol family; not confirmed for ALL-Baby-2021",
+    "?": "placeholder: nothing published was found",
+}
+ROUTES = ("IV", "PO", "IM", "SC", "INTRATHECAL")
+# safety.md: only these may ever go INTRATHECAL, whatever a data file says.
+INTRATHECAL_CLASSES = ("methotrexate", "cytarabine", "corticosteroid")
+BSA_FORMULAS = ("mosteller", "haycock", "dubois", "gehan_george", "boyd")
+
+
+def weakest(tags) -> str:
+    """The least certain of some tags: a dose is only as sure as its weakest input."""
+    return max(tags, key=TAGS.index, default="S")
+
+
+def default_directory() -> Path:
+    """regimens/ of this checkout, or the copy installed inside the package."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "regimens", here.parent / "regimens"):
+        if (candidate / "drugs.toml").is_file():
+            return candidate
+    raise RegimenError(here.parent / "regimens", None, "the regimen data folder is missing from this installation")
+
+
+# -- the model ---------------------------------------------------------------
+
+
+@attrs.frozen(eq=False)
+class Value:
+    """One value of the protocol with where it comes from (compared by identity:
+    the same number from two places in the data is two values)."""
+
+    what: str  #: what it is, as the sheet's banner names it ("dose", "days")
+    value: object
+    tag: str
+    source: str
+
+
+@attrs.frozen
+class Drug:
+    name: str
+    print_name: str
+    drug_class: str
+    routes: tuple[str, ...]
+    unit: str
+    label: str | None = None
+
+
+@attrs.frozen
+class Step:
+    """A dose given on some days of the phase: the full dose, or a taper step."""
+
+    days: tuple[int, ...]
+    basis: object  #: pint quantity: mg/m², mg/m²/day, mg/kg or mg
+    text: str  #: as written in the file, for the sheet
+    value: Value
+
+
+@attrs.frozen
+class AgeBand:
+    from_months: int
+    dose: object  #: pint quantity, a fixed amount
+    text: str
+
+
+@attrs.frozen
+class SmallInfantRule:
+    """A product label's weight-based dose for very small infants (reference.md §1)."""
+
+    basis: object
+    text: str
+    weight_at_most: object | None
+    bsa_below: object | None
+    use: bool
+    value: Value
+
+    def applies(self, weight, bsa) -> bool:
+        if not self.use:
+            return False
+        if self.weight_at_most is not None:
+            return weight <= self.weight_at_most
+        return bsa < self.bsa_below
+
+
+@attrs.frozen
+class Order:
+    drug: Drug
+    route: str
+    days: tuple[int, ...]  #: every day of the phase the order is given
+    days_value: Value
+    steps: tuple[Step, ...] = ()  #: computed doses, full dose first then taper
+    age_bands: tuple[AgeBand, ...] = ()  #: fixed doses by age instead of steps
+    age_value: Value | None = None
+    divided: int = 1
+    infant_fraction: Value | None = None
+    cap: Value | None = None
+    rounding: Value | None = None
+    duration: Value | None = None
+    window: Value | None = None
+    small_infant: SmallInfantRule | None = None
+    route_note: str | None = None
+    line: int | None = None
+
+    def step_on(self, day: int) -> Step | None:
+        return next((s for s in self.steps if day in s.days), None)
+
+    def band_at(self, age_months: int) -> AgeBand:
+        return [band for band in self.age_bands if band.from_months <= age_months][-1]
+
+
+@attrs.frozen
+class Phase:
+    name: str
+    title: str
+    length_days: Value
+    orders: tuple[Order, ...]
+    tests: Value | None
+    path: Path
+
+
+@attrs.frozen
+class Protocol:
+    name: str
+    registry: str
+    version: str
+    phases: tuple[str, ...]
+    bsa_formula: Value
+    infant_fraction: Value  #: value: ((below_months, Fraction), ...)
+    verification: dict | None
+    directory: Path
+    drugs: dict  #: name -> Drug
+    drug_settings: dict  #: name -> {"cap": Value, "rounding": Value}
+    age_tables: dict  #: name -> (tuple[AgeBand], Value)
+
+    @property
+    def verified(self) -> bool:
+        return self.verification is not None
+
+    def factor_at(self, age_months: int) -> Fraction:
+        for below, factor in self.infant_fraction.value:
+            if age_months < below:
+                return factor
+        return Fraction(1)
+
+
+# -- loading ------------------------------------------------------------------
+
+
+class _Source:
+    """A data file's text, to point errors at the line they concern."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise RegimenError(path, None, "file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RegimenError(path, None, f"cannot be read ({exc})") from None
+        self.lines = self.text.splitlines()
+        try:
+            self.data = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as exc:
+            match = re.search(r"line (\d+)", str(exc))
+            raise RegimenError(path, int(match.group(1)) if match else None, f"not valid TOML ({exc})") from None
+
+    def header_line(self, header: str, index: int = 0) -> int | None:
+        """Line of the index-th occurrence of a table header such as '[[order]]'."""
+        pattern = re.compile(r"^\s*" + re.escape(header) + r"\s*(#.*)?$")
+        found = [n for n, line in enumerate(self.lines, start=1) if pattern.match(line)]
+        return found[index] if index < len(found) else None
+
+    def key_line(self, key: str, after: int | None) -> int | None:
+        """Line of `key = ...` at or after a header line, before the next header."""
+        pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+        for n in range((after or 1), len(self.lines) + 1):
+            line = self.lines[n - 1]
+            if n > (after or 1) and line.lstrip().startswith("["):
+                break
+            if pattern.match(line):
+                return n
+        return after
+
+    def error(self, line, problem: str) -> RegimenError:
+        return RegimenError(self.path, line, problem)
+
+
+def load_protocol(directory: Path | None = None, name: str = "all-baby-2021") -> Protocol:
+    root = Path(directory) if directory is not None else default_directory()
+    return _load_protocol(root.resolve(), name)
+
+
+@cache
+def _load_protocol(root: Path, name: str) -> Protocol:
+    drugs = _load_drugs(_Source(root / "drugs.toml"))
+    source = _Source(root / name / "protocol.toml")
+    data = source.data
+    _keys(source, data, ("protocol", "verification", "bsa", "infant_fraction", "drugs", "age_tables"), None, "the file")
+    head = _table(source, data, "protocol", None)
+    _keys(source, head, ("name", "registry", "version", "phases"), source.header_line("[protocol]"), "[protocol]")
+    phases = head.get("phases")
+    if not isinstance(phases, list) or not all(isinstance(p, str) and re.fullmatch(r"[A-Za-z0-9_]+", p) for p in phases):
+        raise source.error(source.key_line("phases", source.header_line("[protocol]")), "phases must be a list of phase names")
+
+    bsa_line = source.header_line("[bsa]")
+    bsa = _tagged(source, _table(source, data, "bsa", None), "formula", bsa_line, "BSA formula")
+    if bsa.value not in BSA_FORMULAS:
+        raise source.error(source.key_line("formula", bsa_line), f"unknown BSA formula {bsa.value!r}; use one of {', '.join(BSA_FORMULAS)}")
+
+    fraction_line = source.header_line("[infant_fraction]")
+    fraction = _tagged(source, _table(source, data, "infant_fraction", None), "bands", fraction_line, "infant age fraction")
+    fraction = attrs.evolve(fraction, value=_fraction_bands(source, fraction.value, source.key_line("bands", fraction_line)))
+
+    verification = data.get("verification")
+    if verification is not None:
+        line = source.header_line("[verification]")
+        _keys(source, verification, ("by", "date", "protocol_version"), line, "[verification]")
+        if not all(verification.get(k) for k in ("by", "date", "protocol_version")):
+            raise source.error(line, "verification needs by, date and protocol_version: who checked, when, against which protocol version")
+
+    settings = {}
+    for drug, table in _table(source, data, "drugs", None, required=False).items():
+        line = source.header_line(f"[drugs.{drug}]")
+        if drug not in drugs:
+            raise source.error(line, f"unknown drug {drug!r}")
+        _keys(source, table, ("cap", "rounding"), line, f"[drugs.{drug}]")
+        settings[drug] = {
+            key: _amount(source, table, key, line, drugs[drug]) for key in ("cap", "rounding") if key in table
+        }
+
+    tables = {}
+    for table_name, table in _table(source, data, "age_tables", None, required=False).items():
+        line = source.header_line(f"[age_tables.{table_name}]")
+        _keys(source, table, ("dose",), line, f"[age_tables.{table_name}]")
+        value = _tagged(source, table, "dose", line, "INTRATHECAL age table")
+        tables[table_name] = (_age_bands(source, value.value, source.key_line("dose", line)), value)
+
+    return Protocol(
+        name=_text(source, head, "name", source.header_line("[protocol]")),
+        registry=_text(source, head, "registry", source.header_line("[protocol]")),
+        version=_text(source, head, "version", source.header_line("[protocol]")),
+        phases=tuple(phases),
+        bsa_formula=bsa,
+        infant_fraction=fraction,
+        verification=verification,
+        directory=root / name,
+        drugs=drugs,
+        drug_settings=settings,
+        age_tables=tables,
+    )
+
+
+def load_phase(protocol: Protocol, name: str) -> Phase:
+    if name not in protocol.phases:
+        raise RegimenError(protocol.directory / "protocol.toml", None, f"the protocol has no phase {name!r}; it has {', '.join(protocol.phases)}")
+    return _load_phase(protocol.directory.parent, protocol.directory.name, name)
+
+
+@cache
+def _load_phase(root: Path, protocol_name: str, name: str) -> Phase:
+    protocol = _load_protocol(root, protocol_name)
+    source = _Source(protocol.directory / f"{name}.toml")
+    data = source.data
+    _keys(source, data, ("phase", "order"), None, "the file")
+    head_line = source.header_line("[phase]")
+    head = _table(source, data, "phase", None)
+    _keys(source, head, ("name", "title", "length_days", "tests"), head_line, "[phase]")
+    if head.get("name") != name:
+        raise source.error(source.key_line("name", head_line), f"phase name must be {name!r}, as the file is named")
+    length = _tagged(source, head, "length_days", head_line, "phase length")
+    if not isinstance(length.value, int) or isinstance(length.value, bool) or not 1 <= length.value <= 800:
+        raise source.error(source.key_line("length_days", head_line), "length_days must be a whole number of days from 1 to 800")
+    tests = _tagged(source, head, "tests", head_line, "tests") if "tests" in head else None
+    raw_orders = data.get("order")
+    if not isinstance(raw_orders, list) or not raw_orders:
+        raise source.error(None, "the phase has no [[order]] entries")
+    orders = tuple(
+        _order(source, protocol, raw, source.header_line("[[order]]", i), length.value)
+        for i, raw in enumerate(raw_orders)
+    )
+    _no_double_orders(source, orders)
+    return Phase(
+        name=name,
+        title=_text(source, head, "title", head_line),
+        length_days=length,
+        orders=orders,
+        tests=tests,
+        path=source.path,
+    )
+
+
+_ORDER_KEYS = (
+    "drug", "route", "route_note", "dose", "days", "taper", "infant_fraction",
+    "cap", "rounding", "duration", "window", "small_infant",
+)
+
+
+def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, length: int) -> Order:
+    if not isinstance(raw, dict):
+        raise source.error(line, "each [[order]] must be a table")
+    _keys(source, raw, _ORDER_KEYS, line, "an order")
+    drug_name = raw.get("drug")
+    if drug_name not in protocol.drugs:
+        raise source.error(source.key_line("drug", line), f"unknown drug {drug_name!r}; known drugs: {', '.join(protocol.drugs)}")
+    drug = protocol.drugs[drug_name]
+    route = raw.get("route")
+    if route not in ROUTES:
+        raise source.error(source.key_line("route", line), f"unknown route {route!r}; use one of {', '.join(ROUTES)}")
+    if route == "INTRATHECAL" and drug.drug_class not in INTRATHECAL_CLASSES:
+        raise source.error(source.key_line("route", line), f"{drug.name} must never be given INTRATHECAL; only methotrexate, cytarabine and corticosteroids may")
+    if route not in drug.routes:
+        raise source.error(source.key_line("route", line), f"route {route} is not allowed for {drug.name}; allowed: {', '.join(drug.routes)}")
+    at = lambda key: source.key_line(key, line)  # noqa: E731
+
+    days_value = _tagged(source, raw, "days", line, "days")
+    days = _days(source, days_value.value, at("days"), length)
+    fields = dict(drug=drug, route=route, line=line, days=days, days_value=days_value)
+    if "route_note" in raw:
+        fields["route_note"] = _text(source, raw, "route_note", line)
+
+    dose = raw.get("dose")
+    if isinstance(dose, dict) and "age_table" in dose:
+        if set(dose) != {"age_table"}:
+            raise source.error(at("dose"), "a dose from an age table names only the table: dose = { age_table = \"...\" }")
+        table = protocol.age_tables.get(dose["age_table"])
+        if table is None:
+            raise source.error(at("dose"), f"no age table {dose['age_table']!r} in protocol.toml; it has {', '.join(protocol.age_tables)}")
+        bands, value = table
+        for band in bands:
+            if drug_unit(band.dose) != drug.unit:
+                raise source.error(at("dose"), f"{drug.name} is ordered in {drug.unit}, the age table gives {band.text}")
+        fields.update(age_bands=bands, age_value=value)
+        if "taper" in raw or "divided" in dose or raw.get("infant_fraction", {}).get("value") is True:
+            raise source.error(at("dose"), "an age-table dose is fixed: no taper, divided doses or infant fraction")
+    else:
+        if route == "INTRATHECAL":
+            raise source.error(at("dose"), "INTRATHECAL doses are fixed by age and never from BSA or weight: use dose = { age_table = \"...\" }")
+        value = _tagged(source, raw, "dose", line, "dose", extra=("divided",))
+        basis = _basis(source, value.value, at("dose"), drug)
+        steps = [Step(days=days, basis=basis, text=value.value, value=attrs.evolve(value, what="dose"))]
+        divided = value_divided = dose.get("divided", 1)
+        if not isinstance(divided, int) or isinstance(divided, bool) or not 1 <= divided <= 6:
+            raise source.error(at("dose"), "divided must be a whole number of doses a day, 1 to 6")
+        if value_divided > 1 and not is_per_day(basis):
+            raise source.error(at("dose"), f"divided = {divided} needs a daily dose such as \"6 mg/m2/day\"; {value.value!r} is per administration")
+        fields["divided"] = divided
+        if "taper" in raw:
+            taper = _tagged(source, raw, "taper", line, "taper")
+            taper = attrs.evolve(taper, what="taper")
+            if not isinstance(taper.value, list) or not taper.value:
+                raise source.error(at("taper"), "taper must be a list of { days, dose } steps")
+            for stage in taper.value:
+                if not isinstance(stage, dict) or set(stage) != {"days", "dose"}:
+                    raise source.error(at("taper"), "each taper step is { days = \"29-31\", dose = \"3 mg/m2/day\" }")
+                stage_basis = _basis(source, stage["dose"], at("taper"), drug)
+                if basis_kind(stage_basis) != basis_kind(basis) or is_per_day(stage_basis) != is_per_day(basis):
+                    raise source.error(at("taper"), f"taper dose {stage['dose']!r} is not of the same kind as {value.value!r}")
+                steps.append(Step(days=_days(source, stage["days"], at("taper"), length), basis=stage_basis, text=stage["dose"], value=taper))
+        seen = set()
+        for step in steps:
+            if seen & set(step.days):
+                raise source.error(at("taper"), f"days {sorted(seen & set(step.days))} have two doses")
+            seen |= set(step.days)
+        fields["steps"] = tuple(steps)
+        fields["days"] = tuple(sorted(seen))
+        if "infant_fraction" in raw:
+            fraction = _tagged(source, raw, "infant_fraction", line, "infant fraction applies")
+            if not isinstance(fraction.value, bool):
+                raise source.error(at("infant_fraction"), "infant_fraction must be true or false")
+            fields["infant_fraction"] = fraction
+        else:
+            raise source.error(line, f"the {drug.name} order must say whether the infant fraction applies: infant_fraction = {{ value = true, tag = ..., source = ... }}")
+        if "small_infant" in raw:
+            fields["small_infant"] = _small_infant(source, raw, line, drug)
+
+    defaults = protocol.drug_settings.get(drug.name, {})
+    for key in ("cap", "rounding"):
+        if key in raw:
+            fields[key] = _amount(source, raw, key, line, drug)
+        elif key in defaults and "steps" in fields:
+            fields[key] = defaults[key]
+    if "steps" in fields and "rounding" not in fields:
+        raise source.error(line, f"no rounding step for {drug.name}: set rounding on the order or under [drugs.{drug.name}] in protocol.toml")
+    for key in ("duration", "window"):
+        if key in raw:
+            fields[key] = _tagged(source, raw, key, line, key)
+            if not isinstance(fields[key].value, str):
+                raise source.error(at(key), f"{key} must be text")
+    return Order(**fields)
+
+
+def _no_double_orders(source: _Source, orders) -> None:
+    """One entry per drug per day per route (the JSON contract), so no two orders overlap."""
+    for i, first in enumerate(orders):
+        for second in orders[i + 1:]:
+            if (first.drug, first.route) == (second.drug, second.route):
+                common = set(first.days) & set(second.days)
+                if common:
+                    raise source.error(second.line, f"{second.drug.name} {second.route} is ordered twice on days {sorted(common)}")
+
+
+def _load_drugs(source: _Source) -> dict:
+    drugs = {}
+    for name, entry in source.data.items():
+        line = source.header_line(f"[{name}]")
+        if not isinstance(entry, dict):
+            raise source.error(line, f"{name} must be a table")
+        _keys(source, entry, ("print_name", "class", "routes", "unit", "label"), line, f"[{name}]")
+        routes = entry.get("routes")
+        if not isinstance(routes, list) or not routes or not set(routes) <= set(ROUTES):
+            raise source.error(source.key_line("routes", line), f"routes must be a list from {', '.join(ROUTES)}")
+        if entry.get("unit") not in ("mg", "mcg", "units"):
+            raise source.error(source.key_line("unit", line), "unit must be mg, mcg or units")
+        drug = Drug(
+            name=name,
+            print_name=_text(source, entry, "print_name", line),
+            drug_class=_text(source, entry, "class", line),
+            routes=tuple(routes),
+            unit=entry["unit"],
+            label=_text(source, entry, "label", line) if "label" in entry else None,
+        )
+        if "INTRATHECAL" in drug.routes and drug.drug_class not in INTRATHECAL_CLASSES:
+            raise source.error(source.key_line("routes", line), f"{name} must never be given INTRATHECAL")
+        drugs[name] = drug
+    return drugs
+
+
+# -- small readers --------------------------------------------------------------
+
+
+def _keys(source, table: dict, known, line, where: str) -> None:
+    for key in table:
+        if key not in known:
+            raise source.error(source.key_line(key, line) if line else line, f"{key!r} is not a field of {where}; known: {', '.join(known)}")
+
+
+def _table(source, data: dict, key: str, line, required: bool = True) -> dict:
+    value = data.get(key, None if required else {})
+    if not isinstance(value, dict):
+        raise source.error(line, f"[{key}] is missing or not a table")
+    return value
+
+
+def _text(source, table: dict, key: str, line) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise source.error(source.key_line(key, line), f"{key} must be non-empty text")
+    return value
+
+
+def _tagged(source, table: dict, key: str, line, what: str, extra=()) -> Value:
+    """A value written { value = ..., tag = ..., source = ... }: no tag, no load."""
+    at = source.key_line(key, line)
+    raw = table.get(key)
+    if raw is None:
+        raise source.error(line, f"{key} is missing")
+    if not isinstance(raw, dict) or "value" not in raw:
+        raise source.error(at, f"{key} must be written {{ value = ..., tag = \"S|P|A|?\", source = \"...\" }}")
+    unknown = set(raw) - {"value", "tag", "source", *extra}
+    if unknown:
+        raise source.error(at, f"{key} has unknown fields {sorted(unknown)}")
+    if raw.get("tag") not in TAGS:
+        raise source.error(at, f"{key} has no valid provenance tag (got {raw.get('tag')!r}); every value needs tag = \"S\", \"P\", \"A\" or \"?\"")
+    if not isinstance(raw.get("source"), str) or not raw["source"].strip():
+        raise source.error(at, f"{key} has no source; say where the value comes from")
+    return Value(what=what, value=raw["value"], tag=raw["tag"], source=raw["source"])
+
+
+def _basis(source, text, line, drug: Drug):
+    if not isinstance(text, str):
+        raise source.error(line, f"dose {text!r} must be text with its unit, such as \"1.5 mg/m2\"")
+    try:
+        quantity = parse_dose(text)
+        basis_kind(quantity)
+        unit = drug_unit(quantity)
+    except ValueError as exc:
+        raise source.error(line, f"dose {text!r}: {exc}") from None
+    if unit != drug.unit:
+        raise source.error(line, f"{drug.name} is ordered in {drug.unit}, not {unit} ({text!r})")
+    if not quantity.magnitude > 0:
+        raise source.error(line, f"dose {text!r} must be above zero")
+    return quantity
+
+
+def _amount(source, table, key: str, line, drug: Drug) -> Value:
+    """A cap or a rounding step: a fixed amount in the drug's unit."""
+    value = _tagged(source, table, key, line, key)
+    at = source.key_line(key, line)
+    quantity = _basis(source, value.value, at, drug)
+    if basis_kind(quantity) != "fixed" or is_per_day(quantity) and key == "rounding":
+        raise source.error(at, f"{key} must be an amount such as \"2 {drug.unit}\", got {value.value!r}")
+    return attrs.evolve(value, value=quantity)
+
+
+def _days(source, value, line, length: int) -> tuple[int, ...]:
+    days: list[int] = []
+    if isinstance(value, str):
+        for part in value.split(","):
+            match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+            if not match:
+                raise source.error(line, f"days {value!r}: write them as \"1-28\" or \"8, 15, 22\"")
+            first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+            if last < first:
+                raise source.error(line, f"days {value!r}: range {first}-{last} runs backwards")
+            days.extend(range(first, last + 1))
+    elif isinstance(value, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in value):
+        days = list(value)
+    else:
+        raise source.error(line, f"days {value!r}: write them as \"1-28\", \"8, 15, 22\" or [8, 15, 22]")
+    if not days:
+        raise source.error(line, "days is empty")
+    outside = [d for d in days if not 1 <= d <= length]
+    if outside:
+        raise source.error(line, f"days {outside} are outside the phase (days 1 to {length})")
+    if len(set(days)) != len(days):
+        raise source.error(line, f"days {value!r} lists a day twice")
+    return tuple(sorted(days))
+
+
+def _fraction_bands(source, value, line):
+    if not isinstance(value, list) or not value:
+        raise source.error(line, "bands must be a list of { below_months, factor }")
+    bands, previous = [], 0
+    for band in value:
+        if not isinstance(band, dict) or set(band) != {"below_months", "factor"}:
+            raise source.error(line, "each band is { below_months = 6, factor = \"2/3\" }")
+        below = band["below_months"]
+        try:
+            factor = Fraction(band["factor"])
+        except (ValueError, TypeError, ZeroDivisionError):
+            raise source.error(line, f"factor {band['factor']!r} must be a fraction such as \"2/3\"") from None
+        if not isinstance(below, int) or isinstance(below, bool) or below <= previous or not 0 < factor <= 1:
+            raise source.error(line, "bands must rise in age, with factors above 0 and at most 1")
+        bands.append((below, factor))
+        previous = below
+    return tuple(bands)
+
+
+def _age_bands(source, value, line) -> tuple[AgeBand, ...]:
+    if not isinstance(value, list) or not value:
+        raise source.error(line, "an age table is a list of { from_months, dose }")
+    bands = []
+    for entry in value:
+        if not isinstance(entry, dict) or set(entry) != {"from_months", "dose"}:
+            raise source.error(line, "each age band is { from_months = 12, dose = \"8 mg\" }")
+        start = entry["from_months"]
+        if not isinstance(start, int) or isinstance(start, bool) or (bands and start <= bands[-1].from_months):
+            raise source.error(line, "from_months must be whole months, rising")
+        try:
+            dose = parse_dose(entry["dose"]) if isinstance(entry["dose"], str) else None
+            fixed = dose is not None and basis_kind(dose) == "fixed" and not is_per_day(dose)
+        except ValueError:
+            fixed = False
+        if not fixed or not dose.magnitude > 0:
+            raise source.error(line, f"age-band dose {entry['dose']!r} must be a fixed amount such as \"6 mg\"")
+        bands.append(AgeBand(from_months=start, dose=dose, text=entry["dose"]))
+    if bands[0].from_months != 0:
+        raise source.error(line, "the first age band must start at from_months = 0")
+    return tuple(bands)
+
+
+def _small_infant(source, raw: dict, line, drug: Drug) -> SmallInfantRule:
+    value = _tagged(source, raw, "small_infant", line, "small-infant label dose", extra=("when_weight_at_most", "when_bsa_below", "use"))
+    entry = raw["small_infant"]
+    at = source.key_line("small_infant", line)
+    basis = _basis(source, value.value, at, drug)
+    if basis_kind(basis) != "per_kg":
+        raise source.error(at, f"small_infant dose must be per kg, got {value.value!r}")
+    conditions = [k for k in ("when_weight_at_most", "when_bsa_below") if k in entry]
+    if len(conditions) != 1 or not isinstance(entry.get("use"), bool):
+        raise source.error(at, "small_infant needs one of when_weight_at_most or when_bsa_below, and use = true or false")
+    try:
+        threshold = parse_size(entry[conditions[0]])
+    except (ValueError, TypeError) as exc:
+        raise source.error(at, f"small_infant threshold: {exc}") from None
+    wanted = "[mass]" if conditions[0] == "when_weight_at_most" else "[length] ** 2"
+    if not threshold.check(wanted):
+        raise source.error(at, f"{conditions[0]} must be a {'weight in kg' if wanted == '[mass]' else 'BSA in m2'}")
+    return SmallInfantRule(
+        basis=basis,
+        text=value.value,
+        weight_at_most=threshold if conditions[0] == "when_weight_at_most" else None,
+        bsa_below=threshold if conditions[0] == "when_bsa_below" else None,
+        use=entry["use"],
+        value=value,
+    )

@@ -1,0 +1,64 @@
+"""Templates to HTML, HTML to PDF.
+
+The HTML is self-contained (the stylesheet is inlined), so WeasyPrint needs
+to fetch nothing: its URL fetcher refuses every URL. A name or id carrying
+markup is escaped by Jinja2, and no input can make the PDF read a local file
+or reach the network. WeasyPrint is imported only when a PDF is asked for.
+"""
+
+from functools import cache
+from pathlib import Path
+
+
+def templates_directory() -> Path:
+    """templates/ of this checkout, or the copy installed inside the package."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "base.html").is_file():
+            return candidate
+    raise FileNotFoundError("the templates folder is missing from this installation")
+
+
+@cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_directory()),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def _css() -> str:
+    return (templates_directory() / "sheet.css").read_text(encoding="utf-8")
+
+
+def html(document) -> str:
+    template = _environment().get_template(document.template)
+    return template.render(css=_css(), **document.context)
+
+
+def pdf(document) -> bytes:
+    import weasyprint
+
+    return weasyprint.HTML(string=html(document), url_fetcher=_NoFetching(), base_url=None).write_pdf()
+
+
+def _no_fetching_class():
+    import weasyprint.urls
+
+    class NoFetching(weasyprint.urls.URLFetcher):
+        """Sheets are self-contained; any URL in one is refused, never fetched."""
+
+        def fetch(self, url, headers=None):
+            raise weasyprint.urls.FatalURLFetchingError(f"sheets fetch nothing, refused {url[:80]!r}")
+
+    return NoFetching
+
+
+def _NoFetching():
+    return _no_fetching_class()()

@@ -1,0 +1,153 @@
+"""The project's single pint registry, and how quantities are read from text.
+
+Every weight, length, BSA and dose is a pint quantity until it is formatted
+for print. Quantities read from files pass through `parse`, which checks the
+unit against what the field allows; pint's own parser alone is too generous
+("units" is micro-nit to it, "mg/kg" a plain number).
+"""
+
+import re
+from functools import cache
+from pathlib import Path
+
+DEFINITIONS = Path(__file__).with_name("units.txt")
+
+# What a dose basis in a regimen file may be written as, and how pint spells
+# it. Written forms follow ISMP (mcg, units, m2 for m²); anything else in a
+# regimen file is an error, so "U", "IU", "µg" and "cc" can never enter.
+DOSE_UNITS = {
+    "mg": "mg", "mcg": "mcg", "units": "units",
+    "mg/day": "mg/day", "mcg/day": "mcg/day",
+    "mg/m2": "mg/m**2", "mcg/m2": "mcg/m**2", "units/m2": "units/m**2",
+    "mg/m2/day": "mg/m**2/day", "mcg/m2/day": "mcg/m**2/day",
+    "mg/kg": "mg/kg", "mcg/kg": "mcg/kg", "units/kg": "units/kg",
+    "mg/kg/day": "mg/kg/day", "mcg/kg/day": "mcg/kg/day",
+}
+# Other units a regimen file may use: size thresholds of conditional rules.
+SIZE_UNITS = {"kg": "kg", "m2": "m**2"}
+
+# The unit a dose is ordered in, for each drug amount pint can hold.
+ORDER_UNITS = ("mg", "mcg", "units")
+
+_NUMBER_AND_UNIT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
+
+
+@cache
+def registry():
+    """The one registry, built on first use (not at import: start-up is kept light)."""
+    import pint
+
+    ureg = pint.UnitRegistry(on_redefinition="raise")
+    ureg.load_definitions(DEFINITIONS)
+    return ureg
+
+
+def Q(magnitude, unit: str):
+    """A quantity in the project registry."""
+    return registry().Quantity(magnitude, unit)
+
+
+def split(text: str) -> tuple[float, str]:
+    """'6.2 kg' -> (6.2, 'kg'); raises ValueError when there is no number first."""
+    match = _NUMBER_AND_UNIT.match(text)
+    if not match:
+        raise ValueError(f"{text!r} does not start with a number")
+    return float(match.group(1)), match.group(2)
+
+
+def parse_dose(text: str):
+    """A dose basis from a regimen file: a number and a unit from DOSE_UNITS."""
+    return _parse_listed(text, DOSE_UNITS)
+
+
+def parse_size(text: str):
+    return _parse_listed(text, SIZE_UNITS)
+
+
+def _parse_listed(text: str, allowed: dict[str, str]):
+    number, unit = split(text)
+    written = unit.replace(" ", "").replace("²", "2")
+    if written not in allowed:
+        raise ValueError(f"unit {unit!r} is not allowed here; write one of: {', '.join(allowed)}")
+    return Q(number, allowed[written])
+
+
+def parse_measure(text: str, dimension: str):
+    """A patient measurement in any single unit pint knows of the right kind.
+
+    '6.2 kg', '6200 g' and '13.7 lb' are all weights. Compound expressions
+    ('6 kg * 2') are refused: a measurement is written as the scale shows it.
+    """
+    import pint
+
+    number, unit = split(text)
+    if not unit:
+        raise ValueError("the unit is missing")
+    ureg = registry()
+    try:
+        units = ureg.parse_units(unit)
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
+        raise ValueError(f"unit {unit!r} is not known") from exc
+    items = list(units._units.items())
+    if len(items) != 1 or items[0][1] != 1:
+        raise ValueError(f"{unit!r} is not a single unit")
+    quantity = ureg.Quantity(number, units)
+    if not quantity.check(dimension):
+        raise ValueError(f"{unit!r} is not a unit of {dimension.strip('[]')}")
+    return quantity
+
+
+def is_pure_number(quantity) -> bool:
+    """True only for a quantity with no units at all.
+
+    `quantity.dimensionless` is not enough: mg/kg reduces to a plain number
+    in pint, and a per-kg dose must never pass where a fraction is expected.
+    """
+    return not quantity._units
+
+
+def basis_kind(quantity) -> str:
+    """'per_m2', 'per_kg' or 'fixed', read from the units as written.
+
+    Dimensionality cannot tell mg/kg (a per-kg dose) from a fraction, so the
+    unit factors themselves are inspected.
+    """
+    ureg = registry()
+    per_area = per_mass = False
+    drug = 0
+    for name, exponent in quantity._units.items():
+        unit = ureg.Unit(name)
+        if exponent == -2 and unit.dimensionality == ureg.m.dimensionality:
+            per_area = True
+        elif exponent == -1 and unit.dimensionality == ureg.kg.dimensionality:
+            per_mass = True
+        elif exponent == 1 and unit.dimensionality in (ureg.kg.dimensionality, ureg.units.dimensionality):
+            drug += 1
+        elif exponent == -1 and unit.dimensionality == ureg.day.dimensionality:
+            pass
+        else:
+            raise ValueError(f"{quantity.units} is not a dose")
+    if drug != 1 or (per_area and per_mass):
+        raise ValueError(f"{quantity.units} is not a dose")
+    return "per_m2" if per_area else "per_kg" if per_mass else "fixed"
+
+
+def is_per_day(quantity) -> bool:
+    ureg = registry()
+    return any(
+        exponent == -1 and ureg.Unit(name).dimensionality == ureg.day.dimensionality
+        for name, exponent in quantity._units.items()
+    )
+
+
+def drug_unit(quantity) -> str:
+    """The unit an order is written in: mg, mcg or units."""
+    ureg = registry()
+    for name, exponent in quantity._units.items():
+        if exponent == 1:
+            symbol = format(ureg.Unit(name), "~")
+            if symbol == "µg":
+                symbol = "mcg"
+            if symbol in ORDER_UNITS:
+                return symbol
+    raise ValueError(f"{quantity.units} has no drug unit of mg, mcg or units")
