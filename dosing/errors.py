@@ -20,7 +20,7 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.field}: {self.problem}" if self.field else self.problem
-        return f"{text}. {self.fix}" if self.fix else text
+        return f"{text}; {self.fix}" if self.fix else text
 
 
 class RegimenError(Exception):

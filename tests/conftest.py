@@ -1,0 +1,94 @@
+"""Shared helpers: patient files written on the fly, and the command run in-process."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dosing.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+BASE_PATIENT = {
+    "patient": {
+        "id": "MRN-T0001",
+        "name": "Test, Infant",
+        "sex": "female",
+        "birth_date": "2026-02-10",
+        "diagnosis_date": "2026-05-04",
+        "allergies": [],
+    },
+    "disease": {"kmt2a": "rearranged", "cns": "CNS1"},
+    "measurements": [{"date": "2026-05-04", "weight": "6.2 kg", "length": "63 cm"}],
+}
+
+
+def toml_text(data: dict) -> str:
+    """A small TOML writer for test patients (dates written bare, as a pharmacist would)."""
+    lines = []
+
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str) and len(v) == 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit():
+            return v
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(v)
+
+    for key, table in data.items():
+        if isinstance(table, list):
+            for entry in table:
+                lines.append(f"[[{key}]]")
+                lines += [f"{k} = {value(v)}" for k, v in entry.items()]
+        else:
+            lines.append(f"[{key}]")
+            lines += [f"{k} = {value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def patient_file(tmp_path):
+    """Write a patient file: patient_file(patient={"name": ...}, measurements=[...])."""
+
+    def write(name="patient.toml", **changes):
+        data = json.loads(json.dumps(BASE_PATIENT))
+        for key, change in changes.items():
+            if isinstance(change, dict) and isinstance(data.get(key), dict):
+                data[key].update(change)
+            else:
+                data[key] = change
+        path = tmp_path / name
+        path.write_text(toml_text(data), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def run(capsys):
+    """Run `dosing ARGS...` in-process: (exit status, stdout, stderr)."""
+
+    def invoke(*args):
+        try:
+            status = main([str(a) for a in args])
+        except SystemExit as exit:
+            status = exit.code
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    return invoke
+
+
+def orders_json(run, path, start="2026-05-05", phase="induction"):
+    status, out, err = run("sheet", path, "--phase", phase, "--start", start, "--format", "json")
+    assert status == 0, err
+    return json.loads(out)
+
+
+def given(data, drug, route, day):
+    """The one administration of `drug` by `route` on `day` in the JSON orders."""
+    found = [a for a in data["administrations"] if a["drug"] == drug and a["route"] == route and a["day"] == day]
+    assert len(found) == 1, (drug, route, day, found)
+    return found[0]
