@@ -22,33 +22,25 @@ from dosing.units import parse_measure
 MAX_FILE_BYTES = 256 * 1024
 
 
-def _weight_in_bounds(instance, attribute, value):
-    kg = value.m_as("kg")
-    if not bounds.WEIGHT_MIN_KG <= kg <= bounds.WEIGHT_MAX_KG:
-        raise InputError(
-            "weight",
-            f"{value:~P} is outside {bounds.WEIGHT_MIN_KG}-{bounds.WEIGHT_MAX_KG} kg, "
-            "which no child under three can weigh",
-            'check the number and its unit, e.g. weight = "6.2 kg" or "6200 g"',
-        )
+def _within(unit: str, low: float, high: float, example: str):
+    """An attrs validator refusing a measurement no child under three can have."""
 
+    def check(instance, attribute, value):
+        if not low <= value.m_as(unit) <= high:
+            raise InputError(
+                attribute.name,
+                f"{value:~P} is outside {low:g}-{high:g} {unit}, which no child under three can measure",
+                f'check the number and its unit, e.g. {attribute.name} = "{example}"',
+            )
 
-def _length_in_bounds(instance, attribute, value):
-    cm = value.m_as("cm")
-    if not bounds.LENGTH_MIN_CM <= cm <= bounds.LENGTH_MAX_CM:
-        raise InputError(
-            "length",
-            f"{value:~P} is outside {bounds.LENGTH_MIN_CM:g}-{bounds.LENGTH_MAX_CM:g} cm, "
-            "which no child under three can measure",
-            'check the number and its unit, e.g. length = "63 cm"',
-        )
+    return check
 
 
 @attrs.frozen
 class Measurement:
     date: date
-    weight: object = attrs.field(validator=_weight_in_bounds)  #: pint mass
-    length: object = attrs.field(validator=_length_in_bounds)  #: pint length, recumbent
+    weight: object = attrs.field(validator=_within("kg", bounds.WEIGHT_MIN_KG, bounds.WEIGHT_MAX_KG, "6.2 kg"))  #: pint mass
+    length: object = attrs.field(validator=_within("cm", bounds.LENGTH_MIN_CM, bounds.LENGTH_MAX_CM, "63 cm"))  #: pint length, recumbent
 
 
 @attrs.frozen
