@@ -20,6 +20,31 @@ PHASES = (
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
 
 
+def _clock(text: str):
+    from datetime import time
+
+    try:
+        return time.fromisoformat(text) if len(text) == 5 else _no_clock(text)
+    except ValueError:
+        return _no_clock(text)
+
+
+def _no_clock(text: str):
+    raise argparse.ArgumentTypeError(f"{text!r} is not a time; write it as HH:MM, e.g. 10:00")
+
+
+def _weeks(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 104:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of weeks from 1 to 104")
+    return int(text)
+
+
+def _reason(text: str) -> str:
+    if len(text.strip()) < 10:
+        raise argparse.ArgumentTypeError("give the clinical reason in words (at least 10 characters); it is printed on every page")
+    return " ".join(text.split())
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -40,13 +65,26 @@ def parser() -> argparse.ArgumentParser:
     sheet.add_argument("--format", choices=("pdf", "html", "json"), default="pdf",
                        help="pdf or html files in --out, or json on standard output (default: pdf)")
     sheet.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder (default: the one shipped)")
+    sheet.add_argument("--infusion-start", type=_clock, metavar="HH:MM",
+                       help="clock time on day 1 when the high-dose methotrexate infusion starts (HR1, HR2); rescue times follow it")
+    sheet.add_argument("--weeks", type=_weeks, metavar="N", help="print N weeks of the phase (maintenance: default 8)")
+    sheet.add_argument("--from", dest="window_from", type=_date, metavar="DATE", help="first date of the weeks printed (default: --start)")
+    sheet.add_argument("--override-pathway", type=_reason, metavar="REASON",
+                       help="order a phase the patient's results do not lead to; the reason is printed on every page")
+
+    plan = commands.add_parser("plan", help="the risk group and the phases the results lead to",
+                               description="Show the risk group, the phases the patient's results lead to so far, the result awaited, and estimated dates.")
+    plan.add_argument("patient", type=Path, metavar="PATIENT", help="patient file, TOML")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.add_argument("--start", type=_date, metavar="DATE", help="date induction started (default: the diagnosis date), for the estimated dates")
+    plan.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder")
     return top
 
 
 def main(argv=None) -> int:
     arguments = parser().parse_args(argv)
     try:
-        return _sheet(arguments)
+        return _plan(arguments) if arguments.command == "plan" else _sheet(arguments)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug, not bad input: still no traceback, and no sheet
@@ -77,11 +115,81 @@ def _sheet(arguments) -> int:
     return status
 
 
+def _plan(arguments) -> int:
+    from dosing import patient as patients
+    from dosing.errors import InputError, RegimenError
+    from dosing.pathway import plan, with_dates
+    from dosing.regimen import load_protocol
+
+    try:
+        patient = patients.load(arguments.patient)
+        result = with_dates(plan(patient), load_protocol(arguments.regimens), patient, arguments.start)
+    except (InputError, RegimenError) as exc:
+        print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    if arguments.format == "json":
+        print(json.dumps({
+            "patient": {"id": patient.id, "birth_date": patient.birth_date.isoformat()},
+            "initial_risk": result.initial_risk,
+            "current_risk": result.current_risk,
+            "phases": list(result.phases),
+            "awaiting": result.awaiting,
+            "off_protocol": result.off_protocol,
+            "reasons": list(result.reasons),
+            "estimated": [{"phase": s.phase, "start": s.start and s.start.isoformat(), "end": s.end and s.end.isoformat()} for s in result.steps],
+        }, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(f"{patient.name} ({patient.id}), born {patient.birth_date}, diagnosed {patient.diagnosis_date}")
+    print(f"Risk group: {result.initial_risk} at diagnosis, {result.current_risk} now")
+    for reason in result.reasons:
+        print(f"  - {reason}")
+    print("Phases (estimated dates; counts and results decide the real ones):")
+    for step in result.steps:
+        when = f"from {step.start}" + (f" to {step.end}" if step.end else " (referral)")
+        print(f"  {step.phase:<16} {when}")
+    if result.off_protocol:
+        print("OFF PROTOCOL: nothing further is planned.")
+    print(f"Awaiting: {result.awaiting or 'nothing'}")
+    return EXIT_OK
+
+
+def _on_pathway(patient, phase_name: str, override: str | None) -> None:
+    """A phase the results do not lead to is refused, unless a clinician overrides with a reason."""
+    from dosing.errors import InputError
+    from dosing.pathway import plan
+
+    result = plan(patient)
+    if phase_name in result.phases or override:
+        return
+    route = " → ".join(result.phases)
+    if result.off_protocol:
+        why = "the patient is off protocol"
+    elif result.awaiting:
+        why = f"the pathway is awaiting the {result.awaiting}"
+    else:
+        why = result.reasons[-2] if result.phases[-1] == "HSCT" else result.reasons[-1]
+    raise InputError(
+        "--phase", f"{phase_name} is not on this patient's pathway ({result.initial_risk} → {result.current_risk}: {route}); {why}",
+        f"the pathway leads to: {', '.join(p for p in result.phases if p != 'induction') or 'induction only, so far'}; "
+        "to order it anyway, give --override-pathway \"REASON\"",
+    )
+
+
 def _one(path: Path, protocol, phase, arguments):
+    from datetime import timedelta
+
     from dosing import patient as patients
     from dosing.schedule import phase_orders
 
-    orders = phase_orders(patients.load(path), protocol, phase, arguments.start)
+    patient = patients.load(path)
+    _on_pathway(patient, phase.name, arguments.override_pathway)
+    weeks = arguments.weeks or (8 if phase.name == "maintenance" else None)
+    window = None
+    if weeks or arguments.window_from:
+        first = arguments.window_from or arguments.start
+        window = (first, first + timedelta(weeks=weeks or 104) - timedelta(days=1))
+    orders = phase_orders(patient, protocol, phase, arguments.start, infusion_start=arguments.infusion_start,
+                          window=window, override=arguments.override_pathway)
     if arguments.format == "json":
         from dosing.json_orders import as_dict
 

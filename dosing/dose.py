@@ -66,3 +66,17 @@ def apply_cap(dose, cap, doses_per_day: int):
     if dose > limit:
         return limit, True
     return dose, False
+
+
+def split(dose, fractions, step):
+    """One infusion in parts (10 % then 90 %): each part but the last rounded half up
+    to the step, the last the remainder, so the parts add up to the dose exactly."""
+    unit = str(dose.units)
+    total = decimal(dose, unit)
+    parts, given = [], Decimal(0)
+    for fraction in fractions[:-1]:
+        part = decimal(round_half_up(dose * (fraction.numerator / fraction.denominator), step), unit)
+        parts.append(part)
+        given += part
+    parts.append(total - given)
+    return [Q(float(part), unit) for part in parts]

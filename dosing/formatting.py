@@ -24,7 +24,13 @@ def number(value) -> str:
 
 
 def significant(value: float, figures: int = 4) -> str:
-    """A calculated value to a few significant figures, still ISMP ('0.4392', '219.6')."""
+    """A calculated value to a few significant figures, still ISMP ('0.4392', '219.6').
+
+    Large values keep one decimal place ('1,386.3', not '1,386'), so a
+    calculated dose never reads the same as a rounded one that differs.
+    """
+    if value >= 1000:
+        figures = max(figures, len(str(int(value))) + 1)
     return number(Decimal(format(value, f".{figures}g")))
 
 
@@ -92,16 +98,21 @@ def working(a) -> str:
     if a.factor != 1:
         parts.append(f"{a.factor} ({a.factor_reason})")
     text = " × ".join(parts)
-    if a.times_per_day > 1:
-        text += f" ÷ {a.times_per_day} doses"
+    divided = a.order.divided > 1  # a daily dose shared out; clocked doses are each a full dose
+    if divided:
+        text += f" ÷ {a.order.divided} doses"
     uncapped = a.uncapped.m_as(unit)
     text += f" = {significant(uncapped)} {unit}"
     if a.capped:
         text += f", capped at {amount(a.calculated, unit)}"
     if a.rounded:
         text += f", rounded to {amount(a.dose, unit)}"
-    if a.times_per_day > 1:
+    if divided:
         text += f" per dose; {count_word(a.times_per_day)} a day = {amount(a.total, unit)} a day"
+    elif a.times_per_day > 1:
+        text += f" per dose; {a.times_per_day} doses this day = {amount(a.total, unit)}"
+    if a.order.continuous:
+        text += " a day, by continuous infusion"
     if a.factor == 1 and a.factor_reason.startswith("age"):
         text += f" (full dose: {a.factor_reason})"
     if a.rule == "label weight rule":

@@ -21,7 +21,11 @@ def as_dict(orders) -> dict:
         "length_cm": round(orders.measurement.length.m_as("cm"), 2),
         "bsa_m2": round(orders.bsa.m_as("m**2"), 4),
         "bsa_formula": orders.bsa_formula,
+        "last_day": orders.last_day,
         "verified": orders.protocol.verified,
+        "override": orders.override,
+        "window": {"from": orders.window[0].isoformat(), "to": orders.window[1].isoformat()} if orders.window else None,
+        "infusion_start": orders.infusion_start.strftime("%H:%M") if orders.infusion_start else None,
         "draft": any(a.provenance == "?" for a in orders.administrations),
         "administrations": [_administration(a) for a in orders.administrations],
         "warnings": list(orders.warnings),
@@ -49,4 +53,12 @@ def _administration(a) -> dict:
     }
     if a.order.duration:
         entry["duration"] = a.order.duration.value
+    if a.times:
+        entry["times"] = [t.strftime("%H:%M") for t in a.times]
+    if a.order.weekly:
+        entry["weekly_on"] = f"{a.date:%A}"
+    if a.order.continuous:
+        entry["continuous"] = True
+    if a.parts:
+        entry["parts"] = [{"fraction": str(f), "dose": q.m_as(unit), "over": over} for f, q, over in a.parts]
     return entry

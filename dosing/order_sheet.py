@@ -16,6 +16,7 @@ from dosing.checks import warnings
 from dosing.body import BSA_FORMULAS, age_in_months
 from dosing.formatting import amount, band_text, day, day_ranges, number, short_day, working, written
 from dosing.regimen import TAG_MEANING, Value, weakest
+from dosing.units import Q, is_per_day
 
 ROUTE_TEXT = {
     "IV": "intravenous (IV)",
@@ -78,8 +79,14 @@ def _context(orders, administrations, produced, title) -> dict:
             "title": orders.phase.title,
             "start": day(orders.start),
             "end": day(orders.end),
-            "length": orders.phase.length_days.value,
+            "length": orders.last_day,
+            "ends": orders.phase.ends.value if orders.phase.ends else None,
+            "window": _window(orders),
+            "titrated": orders.phase.titrated,
+            "tests": _tests(orders),
+            "infusion_start": orders.infusion_start.strftime("%H:%M") if orders.infusion_start else None,
         },
+        "override": orders.override,
         "body": {
             "weight": _measure(measurement.weight, "kg"),
             "length": _measure(measurement.length, "cm"),
@@ -94,6 +101,22 @@ def _context(orders, administrations, produced, title) -> dict:
         "draft": any(row["tag"] == "?" for row in values),
         "tags": TAG_MEANING,
     }
+
+
+def _window(orders) -> str | None:
+    if orders.window is None:
+        return None
+    first, last = orders.administrations[0].date, orders.administrations[-1].date
+    week = lambda on: (on - orders.start).days // 7 + 1  # noqa: E731
+    return (f"this sheet covers weeks {week(orders.window[0])} to {week(min(orders.window[1], orders.end))}: "
+            f"{day(max(orders.window[0], orders.start))} to {day(min(orders.window[1], orders.end))} "
+            f"(doses from {day(first)} to {day(last)})")
+
+
+def _tests(orders) -> list[str]:
+    if orders.phase.tests is None:
+        return []
+    return [f"day {t['day']} ({day(orders.day_date(t['day']))}): {t['what']}" for t in orders.phase.tests.value if t["day"] <= orders.last_day]
 
 
 def _age_text(months: int) -> str:
@@ -131,6 +154,9 @@ def _order_blocks(orders, administrations) -> list[dict]:
                 "tag": weakest(a.provenance for a in given),
             })
         result.append({
+            "note": order.note,
+            "clock": _clock_text(order),
+            "titrated": orders.phase.titrated,
             "drug": order.drug.print_name,
             "generic": order.drug.name,
             "route": ROUTE_TEXT[order.route],
@@ -144,6 +170,18 @@ def _order_blocks(orders, administrations) -> list[dict]:
     return result
 
 
+def _clock_text(order) -> str | None:
+    timing = order.timing
+    if timing is None:
+        return None
+    if timing.after is not None:
+        hours = ", ".join(number(h) for h in timing.hours)
+        return f"at {hours} hours after each dose of {timing.after[0].replace('_', ' ')}"
+    if timing.every_hours is not None:
+        return f"every {timing.every_hours} hours, {timing.doses} doses, the first at {timing.first_dose_at} on day {order.days[0]}"
+    return f"starting at {timing.first_dose_at}"
+
+
 def _basis_text(order) -> str:
     if order.age_bands:
         return "fixed dose by age on the day of the lumbar puncture"
@@ -151,15 +189,28 @@ def _basis_text(order) -> str:
     if order.divided > 1:
         text += f", in {order.divided} divided doses"
     if order.cap:
-        text += f"; maximum {amount(order.cap.value, order.drug.unit)} per {'day' if 'day' in str(order.cap.value.units) else 'dose'}"
+        cap = order.cap.value
+        daily = is_per_day(cap)
+        text += f"; maximum {amount(cap * Q(1, 'day') if daily else cap, order.drug.unit)} per {'day' if daily else 'dose'}"
     return text
 
 
 def _dose_text(a) -> str:
-    unit = a.order.drug.unit
+    unit, route = a.order.drug.unit, a.order.route
+    if a.order.continuous:
+        return f"{amount(a.total, unit)} a day {route}, continuous infusion"
+    text = f"{amount(a.dose, unit)} {route}"
+    if a.order.weekly:
+        text += f" once weekly on {a.date:%A}"
+    if a.times:
+        text += " at " + ", ".join(t.strftime("%H:%M") for t in a.times)
+    elif a.times_per_day > 1:
+        text += f" {_times(a.times_per_day)}"
     if a.times_per_day > 1:
-        return f"{amount(a.dose, unit)} {a.order.route} {_times(a.times_per_day)} ({amount(a.total, unit)} a day)"
-    return f"{amount(a.dose, unit)} {a.order.route if a.order.route != 'INTRATHECAL' else 'INTRATHECAL'}"
+        text += f" ({amount(a.total, unit)} a day)"
+    if a.parts:
+        text += ": " + ", then ".join(f"{number(float(f) * 100)} % ({amount(q, unit)}) over {over}" for f, q, over in a.parts)
+    return text
 
 
 def _times(n: int) -> str:

@@ -106,6 +106,25 @@ class SmallInfantRule:
 
 
 @attrs.frozen
+class Timing:
+    """When in the day the doses fall, where the protocol ties them to a clock.
+
+    A series ("every 12 hours, 5 doses") starts on the order's first day at
+    `first_dose_at`; a dose timed from another order ("42, 48, 54 hours after
+    the start of methotrexate") follows each dose of that order. `first_dose_at`
+    is a ward time ("08:00") or "infusion start", the time the pharmacist gives
+    on the command line.
+    """
+
+    first_dose_at: str | None = None
+    every_hours: int | None = None
+    doses: int | None = None
+    after: tuple[str, str] | None = None  #: (drug, route) of the order this one follows
+    hours: tuple[float, ...] = ()  #: hours after each dose of `after`
+    value: Value | None = None  #: the protocol's statement of the timing, tagged
+
+
+@attrs.frozen
 class Order:
     drug: Drug
     route: str
@@ -122,7 +141,16 @@ class Order:
     window: Value | None = None
     small_infant: SmallInfantRule | None = None
     route_note: str | None = None
+    timing: Timing | None = None
+    split: Value | None = None  #: parts of one infusion: ((fraction, over), ...)
+    weekly: bool = False  #: "once weekly on <weekday>"; two doses less than 7 days apart are refused
+    continuous: bool = False  #: a continuous infusion: the dose is the day's amount
+    note: str | None = None
     line: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.drug.name} {self.route}"
 
     def step_on(self, day: int) -> Step | None:
         return next((s for s in self.steps if day in s.days), None)
@@ -135,10 +163,13 @@ class Order:
 class Phase:
     name: str
     title: str
-    length_days: Value
+    length_days: Value  #: the longest the phase can run; see `ends`
     orders: tuple[Order, ...]
     tests: Value | None
     path: Path
+    ends: Value | None = None  #: "104 weeks after diagnosis": the phase stops then
+    next_after_days: Value | None = None  #: the next phase starts this many days after day 1, at the earliest
+    titrated: bool = False  #: doses are titrated to counts (maintenance)
 
 
 @attrs.frozen
@@ -287,20 +318,42 @@ def _load_phase(root: Path, protocol_name: str, name: str) -> Phase:
     _keys(source, data, ("phase", "order"), None, "the file")
     head_line = source.header_line("[phase]")
     head = _table(source, data, "phase", None)
-    _keys(source, head, ("name", "title", "length_days", "tests"), head_line, "[phase]")
+    _keys(source, head, ("name", "title", "length_days", "tests", "ends", "next_after_days", "titrated", "orders_from"), head_line, "[phase]")
     if head.get("name") != name:
         raise source.error(source.key_line("name", head_line), f"phase name must be {name!r}, as the file is named")
     length = _tagged(source, head, "length_days", head_line, "phase length")
     if not isinstance(length.value, int) or isinstance(length.value, bool) or not 1 <= length.value <= 800:
         raise source.error(source.key_line("length_days", head_line), "length_days must be a whole number of days from 1 to 800")
     tests = _tagged(source, head, "tests", head_line, "tests") if "tests" in head else None
+    extra = {}
+    if "ends" in head:
+        extra["ends"] = _tagged(source, head, "ends", head_line, "phase end")
+        if not re.fullmatch(r"\d+ weeks after diagnosis", str(extra["ends"].value)):
+            raise source.error(source.key_line("ends", head_line), 'ends must read "N weeks after diagnosis"')
+    if "next_after_days" in head:
+        extra["next_after_days"] = _tagged(source, head, "next_after_days", head_line, "interval to the next phase")
+        if not isinstance(extra["next_after_days"].value, int) or isinstance(extra["next_after_days"].value, bool) or extra["next_after_days"].value < 1:
+            raise source.error(source.key_line("next_after_days", head_line), "next_after_days must be a whole number of days")
+    if "titrated" in head:
+        if not isinstance(head["titrated"], bool):
+            raise source.error(source.key_line("titrated", head_line), "titrated must be true or false")
+        extra["titrated"] = head["titrated"]
+    if "orders_from" in head:
+        # Consolidations 2 and 3 repeat consolidation 1: one copy of the orders, so they cannot drift apart.
+        other = head["orders_from"]
+        if other not in protocol.phases or other == name or "order" in data:
+            raise source.error(source.key_line("orders_from", head_line), "orders_from names another phase of the protocol, and the file then has no [[order]] of its own")
+        source_of_orders = _Source(protocol.directory / f"{other}.toml")
+        if "orders_from" in source_of_orders.data.get("phase", {}):
+            raise source.error(source.key_line("orders_from", head_line), f"{other} takes its orders from another phase itself")
+        source, data = source_of_orders, source_of_orders.data
     raw_orders = data.get("order")
     if not isinstance(raw_orders, list) or not raw_orders:
         raise source.error(None, "the phase has no [[order]] entries")
-    orders = tuple(
-        _order(source, protocol, raw, source.header_line("[[order]]", i), length.value)
-        for i, raw in enumerate(raw_orders)
-    )
+    orders = []
+    for i, raw in enumerate(raw_orders):
+        orders.append(_order(source, protocol, raw, source.header_line("[[order]]", i), length.value, orders))
+    orders = tuple(orders)
     _no_double_orders(source, orders)
     return Phase(
         name=name,
@@ -309,16 +362,20 @@ def _load_phase(root: Path, protocol_name: str, name: str) -> Phase:
         orders=orders,
         tests=tests,
         path=source.path,
+        **extra,
     )
 
 
 _ORDER_KEYS = (
     "drug", "route", "route_note", "dose", "days", "taper", "infant_fraction",
     "cap", "rounding", "duration", "window", "small_infant",
+    "schedule", "first_dose_at", "after", "split", "weekly", "continuous", "note",
 )
+_SERIES = re.compile(r"every (\d+) hours, (\d+) doses")
+_CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d|infusion start")
 
 
-def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, length: int) -> Order:
+def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, length: int, earlier=()) -> Order:
     if not isinstance(raw, dict):
         raise source.error(line, "each [[order]] must be a table")
     _keys(source, raw, _ORDER_KEYS, line, "an order")
@@ -335,9 +392,29 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
         raise source.error(source.key_line("route", line), f"route {route} is not allowed for {drug.name}; allowed: {', '.join(drug.routes)}")
     at = lambda key: source.key_line(key, line)  # noqa: E731
 
-    days_value = _tagged(source, raw, "days", line, "days")
-    days = _days(source, days_value.value, at("days"), length)
-    fields = dict(drug=drug, route=route, line=line, days=days, days_value=days_value)
+    timing, anchor_days = _timing(source, raw, line, earlier)
+    if timing is not None and timing.after is not None:
+        if "days" in raw:
+            raise source.error(at("days"), "an order timed after another takes its days from that order; remove days")
+        days_value, days = timing.value, anchor_days
+    else:
+        days_value = _tagged(source, raw, "days", line, "days")
+        days = _days(source, days_value.value, at("days"), length)
+    fields = dict(drug=drug, route=route, line=line, days=days, days_value=days_value, timing=timing)
+    for key in ("weekly", "continuous"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                raise source.error(at(key), f"{key} must be true or false")
+            fields[key] = raw[key]
+    if fields.get("weekly") and any(b - a != 7 for a, b in zip(days, days[1:])):
+        raise source.error(at("days"), f"a weekly order must fall every 7 days; days {list(days)} do not")
+    if "note" in raw:
+        fields["note"] = _text(source, raw, "note", line)
+    if timing is not None and timing.every_hours is not None and timing.first_dose_at != "infusion start":
+        first_hour = int(timing.first_dose_at[:2])
+        span = (first_hour + timing.every_hours * (timing.doses - 1)) // 24 + 1
+        if len(days) != span or days != tuple(range(days[0], days[0] + span)):
+            raise source.error(at("days"), f"{timing.doses} doses every {timing.every_hours} hours from day {days[0]} fall on days {days[0]}-{days[0] + span - 1}; days must say so")
     if "route_note" in raw:
         fields["route_note"] = _text(source, raw, "route_note", line)
 
@@ -367,6 +444,12 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
         if value_divided > 1 and not is_per_day(basis):
             raise source.error(at("dose"), f"divided = {divided} needs a daily dose such as \"6 mg/m2/day\"; {value.value!r} is per administration")
         fields["divided"] = divided
+        if timing is not None and (timing.every_hours or timing.after) and (is_per_day(basis) or divided > 1):
+            raise source.error(at("dose"), "a dose given on a clock is per administration, not per day")
+        if fields.get("continuous") and (not is_per_day(basis) or divided > 1):
+            raise source.error(at("dose"), "a continuous infusion is dosed per day, such as \"15 mcg/m2/day\"")
+        if "split" in raw:
+            fields["split"] = _split(source, raw, line)
         if "taper" in raw:
             taper = _tagged(source, raw, "taper", line, "taper")
             taper = attrs.evolve(taper, what="taper")
@@ -410,6 +493,57 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
             if not isinstance(fields[key].value, str):
                 raise source.error(at(key), f"{key} must be text")
     return Order(**fields)
+
+
+def _timing(source: _Source, raw: dict, line, earlier) -> tuple[Timing | None, tuple[int, ...]]:
+    """The clock of an order: a series, a time of day, or hours after another order."""
+    at = lambda key: source.key_line(key, line)  # noqa: E731
+    first = raw.get("first_dose_at")
+    if first is not None and (not isinstance(first, str) or not _CLOCK.fullmatch(first)):
+        raise source.error(at("first_dose_at"), 'first_dose_at must be a time "HH:MM" or "infusion start"')
+    if "after" in raw:
+        value = _tagged(source, raw, "after", line, "timing")
+        after = value.value
+        if not isinstance(after, dict) or set(after) != {"drug", "route", "hours"} or not after["hours"] or not all(
+            isinstance(h, (int, float)) and not isinstance(h, bool) and 0 <= h <= 240 for h in after["hours"]
+        ):
+            raise source.error(at("after"), 'after is { drug = "methotrexate", route = "IV", hours = [42, 48, 54] }')
+        anchor = next((o for o in earlier if (o.drug.name, o.route) == (after["drug"], after["route"])), None)
+        if anchor is None or anchor.timing is None or (anchor.timing.first_dose_at is None and anchor.timing.after is None):
+            raise source.error(at("after"), f"{after['drug']} {after['route']} must be ordered earlier in the file, with first_dose_at")
+        if first is not None or "schedule" in raw:
+            raise source.error(at("after"), "an order timed after another has no first_dose_at or schedule of its own")
+        # The days follow from the clock. Here, every day they can reach: an anchor dose
+        # at 00:00 moves h hours to day offset h // 24, one at 23:59 to (h + 23.99) // 24.
+        reach = {d + k for d in anchor.days for h in after["hours"] for k in range(int(h // 24), int((h + 23.99) // 24) + 1)}
+        return Timing(after=(after["drug"], after["route"]), hours=tuple(after["hours"]), value=value), tuple(sorted(reach))
+    if "schedule" in raw:
+        value = _tagged(source, raw, "schedule", line, "dose schedule")
+        match = _SERIES.fullmatch(str(value.value))
+        if not match or first is None:
+            raise source.error(at("schedule"), 'schedule reads "every 12 hours, 5 doses", with first_dose_at = "08:00"')
+        every, doses = int(match.group(1)), int(match.group(2))
+        if not 1 <= every <= 24 or not 1 <= doses <= 50:
+            raise source.error(at("schedule"), "schedule: every 1 to 24 hours, 1 to 50 doses")
+        return Timing(first_dose_at=first, every_hours=every, doses=doses, value=value), ()
+    if first is not None:
+        return Timing(first_dose_at=first), ()
+    return None, ()
+
+
+def _split(source: _Source, raw: dict, line) -> Value:
+    """Parts of one infusion, e.g. 10 % over 30 minutes then 90 % over 23.5 hours."""
+    value = _tagged(source, raw, "split", line, "infusion split")
+    parts = value.value
+    try:
+        fractions = [Fraction(part["fraction"]) for part in parts]
+        overs = [part["over"] for part in parts]
+        ok = all(set(part) == {"fraction", "over"} and isinstance(part["over"], str) for part in parts)
+    except (TypeError, KeyError, ValueError, ZeroDivisionError):
+        ok = False
+    if not ok or sum(fractions) != 1 or any(f <= 0 for f in fractions):
+        raise source.error(source.key_line("split", line), 'split is [{ fraction = "1/10", over = "30 minutes" }, ...], fractions adding up to 1')
+    return attrs.evolve(value, value=tuple(zip(fractions, overs)))
 
 
 def _no_double_orders(source: _Source, orders) -> None:
@@ -517,7 +651,13 @@ def _amount(source, table, key: str, line, drug: Drug) -> Value:
 
 def _days(source, value, line, length: int) -> tuple[int, ...]:
     days: list[int] = []
-    if isinstance(value, str):
+    every = re.fullmatch(r"\s*every (\d+) days?(?: from day (\d+))?\s*", value) if isinstance(value, str) else None
+    if every:
+        step, first = int(every.group(1)), int(every.group(2) or 1)
+        if step < 1:
+            raise source.error(line, "every N days needs N of at least 1")
+        days = list(range(first, length + 1, step))
+    elif isinstance(value, str):
         for part in value.split(","):
             match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
             if not match:
@@ -529,7 +669,7 @@ def _days(source, value, line, length: int) -> tuple[int, ...]:
     elif isinstance(value, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in value):
         days = list(value)
     else:
-        raise source.error(line, f"days {value!r}: write them as \"1-28\", \"8, 15, 22\" or [8, 15, 22]")
+        raise source.error(line, f"days {value!r}: write them as \"1-28\", \"8, 15, 22\", [8, 15, 22] or \"every 7 days\"")
     if not days:
         raise source.error(line, "days is empty")
     outside = [d for d in days if not 1 <= d <= length]

@@ -5,7 +5,8 @@ cap, rounding, provenance) so the sheet can print the working and a checker
 can re-do it.
 """
 
-from datetime import date, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 
 import attrs
@@ -33,6 +34,7 @@ class Administration:
     factor_reason: str  #: "age 3 months" or why no fraction applies
     band: AgeBand | None
     times_per_day: int
+    times: tuple  #: clock times of the day's doses, where the protocol sets a clock
     uncapped: object  #: one dose after the fraction, before cap and rounding
     calculated: object  #: one dose after the cap, before rounding
     capped: bool
@@ -40,6 +42,7 @@ class Administration:
     total: object  #: the day's total: dose × times_per_day
     rounded: bool  #: the rounding step changed the dose
     values: tuple[Value, ...]  #: the protocol values this dose rests on
+    parts: tuple = ()  #: ((fraction, amount, over), ...) where one infusion is given in parts
 
     @property
     def drug(self) -> str:
@@ -74,11 +77,15 @@ class PhaseOrders:
     bsa: object
     bsa_formula: str
     administrations: tuple[Administration, ...]
+    last_day: int  #: the phase's last day for this patient (maintenance ends 104 weeks after diagnosis)
+    infusion_start: time | None = None  #: the clock time "infusion start" means, where an order uses it
+    window: tuple[date, date] | None = None  #: the dates this sheet covers, when not the whole phase
+    override: str | None = None  #: a clinician's reason for ordering off the pathway
     warnings: tuple[str, ...] = ()
 
     @property
     def end(self) -> date:
-        return self.start + timedelta(days=self.phase.length_days.value - 1)
+        return self.start + timedelta(days=self.last_day - 1)
 
     def day_date(self, day: int) -> date:
         return self.start + timedelta(days=day - 1)
@@ -95,35 +102,104 @@ class PhaseOrders:
         return tuple(seen)
 
 
-def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date) -> PhaseOrders:
-    """Compute every administration of `phase` for `patient`, starting on `start` (day 1)."""
+def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date, *,
+                 infusion_start: time | None = None, window: tuple[date, date] | None = None,
+                 override: str | None = None) -> PhaseOrders:
+    """Compute every administration of `phase` for `patient`, starting on `start` (day 1).
+
+    `infusion_start` is the clock time on day 1 that "infusion start" means in
+    the regimen (the high-dose methotrexate start; doses timed from it follow).
+    `window` limits the orders to some dates (a maintenance sheet covers weeks).
+    """
     if start < patient.diagnosis_date:
         raise InputError("--start", f"{start} is before the diagnosis date {patient.diagnosis_date}", "give the date of day 1 of the phase")
     measurement = patient.measurement_on(start)
     formula = protocol.bsa_formula.value
     body = bsa(measurement.weight, measurement.length, formula)
+    last_day = _last_day(patient, phase, start)
+    uses_infusion = any(o.timing and o.timing.first_dose_at == "infusion start" for o in phase.orders)
+    clock = {"infusion start": infusion_start or time(8, 0)}
+    slots_by_order: dict[int, list] = {}
     administrations = []
     for order in phase.orders:
-        for day in order.days:
+        slots = _slots(order, start, clock, slots_by_order, phase.orders)
+        slots_by_order[id(order)] = slots
+        by_day: dict[int, list] = {}
+        for day, moment in slots:
+            if day <= last_day:
+                by_day.setdefault(day, []).append(moment)
+        _weekly_stays_weekly(order, sorted(by_day))
+        for day, moments in sorted(by_day.items()):
             on = start + timedelta(days=day - 1)
-            administrations.append(_administer(order, day, on, age_in_months(patient.birth_date, on), protocol, body, measurement.weight))
-    administrations.sort(key=lambda a: (a.day, phase.orders.index(a.order)))
+            times = tuple(m.time() for m in moments if m is not None)
+            administrations.append(_administer(order, day, on, age_in_months(patient.birth_date, on), protocol, body, measurement.weight, times))
+    administrations.sort(key=lambda a: (a.day, a.times[:1] or (time(0),), phase.orders.index(a.order)))
+    if window is not None:
+        administrations = [a for a in administrations if window[0] <= a.date <= window[1]]
+        if not administrations:
+            raise InputError("--weeks", f"no doses of {phase.title} fall between {window[0]} and {window[1]}", "choose a window inside the phase")
     orders = PhaseOrders(
         patient=patient, protocol=protocol, phase=phase, start=start, measurement=measurement,
-        bsa=body, bsa_formula=formula, administrations=tuple(administrations),
+        bsa=body, bsa_formula=formula, administrations=tuple(administrations), last_day=last_day,
+        infusion_start=clock["infusion start"] if uses_infusion else None, window=window, override=override,
     )
-    return attrs.evolve(orders, warnings=tuple(warnings(orders)))
+    found = warnings(orders)
+    if uses_infusion and infusion_start is None:
+        found.insert(0, "The infusion start time was not given: 08:00 is assumed, and every time that follows from it "
+                        "(rescue, mesna) moves with the real start. Give --infusion-start HH:MM.")
+    return attrs.evolve(orders, warnings=tuple(found))
 
 
-def _administer(order: Order, day: int, on: date, age: int, protocol: Protocol, body, weight) -> Administration:
+def _last_day(patient: Patient, phase: Phase, start: date) -> int:
+    last = phase.length_days.value
+    if phase.ends is not None:
+        weeks = int(re.match(r"\d+", phase.ends.value).group())
+        end = patient.diagnosis_date + timedelta(weeks=weeks) - timedelta(days=1)
+        last = min(last, (end - start).days + 1)
+        if last < 1:
+            raise InputError("--start", f"{phase.title} ends {phase.ends.value} ({end}), before {start}", "check the start date")
+    return last
+
+
+def _slots(order: Order, start: date, clock: dict, earlier: dict, orders) -> list[tuple[int, datetime | None]]:
+    """(day, moment) for each dose of the order; moment is None where no clock applies."""
+    timing = order.timing
+
+    def day_of(moment: datetime) -> int:
+        return (moment.date() - start).days + 1
+
+    if timing is None:
+        return [(day, None) for day in order.days for _ in range(order.divided)]
+    if timing.after is not None:
+        anchor = next(o for o in orders if (o.drug.name, o.route) == timing.after)
+        moments = [m + timedelta(hours=h) for _, m in earlier[id(anchor)] for h in timing.hours]
+        return [(day_of(m), m) for m in sorted(moments)]
+    first = clock.get(timing.first_dose_at) or time.fromisoformat(timing.first_dose_at)
+    if timing.every_hours is not None:
+        t0 = datetime.combine(start + timedelta(days=order.days[0] - 1), first)
+        moments = [t0 + timedelta(hours=timing.every_hours * i) for i in range(timing.doses)]
+    else:
+        moments = [datetime.combine(start + timedelta(days=day - 1), first) for day in order.days]
+    return [(day_of(m), m) for m in moments]
+
+
+def _weekly_stays_weekly(order: Order, days: list[int]) -> None:
+    """safety.md: a weekly drug resolving to daily is a hard stop."""
+    if order.weekly and any(b - a < 7 for a, b in zip(days, days[1:])):
+        raise InputError(f"{order.drug.name} {order.route}", "a weekly order falls on days less than 7 days apart", "check the regimen data")
+
+
+def _administer(order: Order, day: int, on: date, age: int, protocol: Protocol, body, weight, times: tuple) -> Administration:
     if order.age_bands:
         band = order.band_at(age)
         return _finish(
             order, day, on, age, rule="age band", basis=band.dose, basis_text=band.text, size=None,
             factor=Fraction(1), factor_reason="fixed dose by age, never reduced", band=band,
-            times_per_day=1, uncapped=band.dose, values=(order.age_value, order.days_value), rounding=None,
+            times_per_day=1, times=times, uncapped=band.dose, values=(order.age_value, order.days_value), rounding=None,
         )
     step = order.step_on(day)
+    if step is None:
+        raise InputError(f"{order.drug.name} {order.route} day {day}", "the regimen data gives no dose for this day", "check the order's days in the regimen data")
     basis, basis_text, values = step.basis, step.text, [step.value, order.days_value]
     rule = {"per_m2": "BSA", "per_kg": "weight", "fixed": "fixed"}
     label = order.small_infant
@@ -146,7 +222,7 @@ def _administer(order: Order, day: int, on: date, age: int, protocol: Protocol, 
     one_dose = arithmetic.per_administration(basis, body, weight, order.divided)
     return _finish(
         order, day, on, age, rule=kind, basis=basis, basis_text=basis_text, size=size,
-        factor=factor, factor_reason=reason, band=None, times_per_day=order.divided,
+        factor=factor, factor_reason=reason, band=None, times_per_day=len(times) or order.divided, times=times,
         uncapped=arithmetic.apply_factor(one_dose, factor), values=tuple(values),
         rounding=order.rounding.value if order.rounding else None,
     )
@@ -163,8 +239,14 @@ def _finish(order, day, on, age, *, uncapped, times_per_day, rounding, values, *
             f"the dose rounds to zero ({calculated:.4g~P} calculated)",
             "a dose this small cannot be measured; the prescriber must decide the dose outside the tool",
         )
+    parts = ()
+    if order.split is not None:
+        fractions = [fraction for fraction, _ in order.split.value]
+        amounts = arithmetic.split(final, fractions, rounding if rounding is not None else final)
+        parts = tuple((fraction, amount, over) for (fraction, over), amount in zip(order.split.value, amounts))
+        values = values + (order.split,)
     return Administration(
-        day=day, date=on, age_months=age, order=order, times_per_day=times_per_day,
+        day=day, date=on, age_months=age, order=order, times_per_day=times_per_day, parts=parts,
         uncapped=uncapped, calculated=calculated, capped=capped, dose=final,
         total=arithmetic.times(final, times_per_day),
         rounded=rounding is not None and abs(final.m_as(final.units) - calculated.m_as(final.units)) > 1e-12,

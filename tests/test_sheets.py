@@ -31,7 +31,7 @@ def sheet(sheets, patient_id, kind):
     return pages(sheets / f"{patient_id}_induction_{START}_{kind}.pdf")
 
 
-EXAMPLE_IDS = ["MRN-100001", "MRN-100002", "MRN-100003", "MRN-100004"]
+EXAMPLE_IDS = ["MRN-100001", "MRN-100002", "MRN-100003", "MRN-100004", "MRN-100005", "MRN-100006"]
 
 
 def test_one_order_sheet_and_one_intrathecal_sheet_per_infant(sheets):

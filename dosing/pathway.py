@@ -1,0 +1,170 @@
+"""Risk groups and the pathway through ALL-Baby-2021 (reference.md §2).
+
+`plan` reads the patient's KMT2A and CNS status, MRD results and remission
+status, and returns the phases the results lead to so far, the result still
+awaited, and why. Every decision is a sentence in `reasons`, so the plan a
+pharmacist reads says what it rests on.
+
+The rules, as reference.md §2 states them (S unless noted):
+- initial group: no KMT2A rearrangement SR; rearranged, CNS1 IR; rearranged,
+  CNS2 or CNS3 HR (A: the registry says "lesions of the CNS");
+- SR: day-36 MRD below 0.1 % -> consolidation path; 0.1 % or more -> HR
+  (exactly 0.1 % is HR: A, the safer reading of "more than 0.1 %");
+- IR: day-36 MRD negative by PCR -> consolidation path; positive -> HR1, then
+  after HR1 negative -> HR2, HR3, protocol II, maintenance; still positive
+  (PCR) -> HR: blinatumomab, HSCT;
+- HR: HR1 whatever the day-36 MRD, blinatumomab, then HSCT; not in
+  morphological remission -> off protocol, nothing further is planned.
+"""
+
+from datetime import date, timedelta
+
+import attrs
+
+# reference.md §2 (S): the SR threshold; a result at it is HR (A).
+MRD_THRESHOLD_PERCENT = 0.1
+
+CONSOLIDATION_PATH = ("consolidation_1", "reinduction_1", "consolidation_2", "reinduction_2", "consolidation_3", "maintenance")
+BLOCK_PATH = ("HR2", "HR3", "protocol_II", "maintenance")
+HIGH_RISK_PATH = ("blinatumomab", "HSCT")
+HSCT = "HSCT"  #: a referral: conditioning is the transplant team's protocol, not dosed here
+
+
+@attrs.frozen
+class Step:
+    phase: str
+    start: date | None  #: estimated
+    end: date | None
+
+
+@attrs.frozen
+class Plan:
+    initial_risk: str
+    current_risk: str
+    phases: tuple[str, ...]
+    awaiting: str | None  #: the result the next decision waits for
+    off_protocol: bool
+    reasons: tuple[str, ...]
+    steps: tuple[Step, ...] = ()
+
+
+def initial_risk(patient) -> tuple[str, str]:
+    if patient.kmt2a == "germline":
+        return "SR", "SR: no KMT2A rearrangement."
+    if patient.cns == "CNS1":
+        return "IR", "IR: KMT2A rearranged, no CNS involvement (CNS1)."
+    return "HR", f"HR: KMT2A rearranged with CNS involvement ({patient.cns}; A: the registry says \"lesions of the CNS\" without a grade)."
+
+
+def _mrd(patient, timepoint: str, method: str | None = None):
+    """The highest result at a timepoint (by one method, if given): the safer reading of several."""
+    results = [r for r in patient.mrd if r.timepoint == timepoint and (method is None or r.method == method)]
+    return max(results, key=lambda r: 0 if r.negative else r.value.m_as("percent"), default=None)
+
+
+def _percent(result) -> float:
+    return 0.0 if result.negative else result.value.m_as("percent")
+
+
+def _describe(result) -> str:
+    return "negative" if result.negative else f"{_percent(result):g} %"
+
+
+def _not_in_remission(patient) -> str | None:
+    for record in patient.remission:
+        if not record.in_remission:
+            return record.timepoint
+    return None
+
+
+def plan(patient) -> Plan:
+    initial, why = initial_risk(patient)
+    reasons = [why]
+    phases = ["induction"]
+    current, awaiting = initial, None
+    failed = _not_in_remission(patient)
+    if failed == "day36":
+        reasons.append("Not in morphological remission on day 36: off protocol; nothing further is planned.")
+        return Plan(initial, current, tuple(phases), None, True, tuple(reasons))
+
+    if initial == "SR":
+        result = _mrd(patient, "day36")
+        if result is None:
+            awaiting = "day36 MRD"
+            reasons.append("Awaiting the day-36 MRD: below 0.1 % continues standard risk, 0.1 % or more moves to high risk.")
+        elif _percent(result) < MRD_THRESHOLD_PERCENT:
+            phases += CONSOLIDATION_PATH
+            reasons.append(f"Day-36 MRD {_describe(result)} ({result.method}) is below 0.1 %: consolidation, re-induction and maintenance.")
+        else:
+            current = "HR"
+            phases += HIGH_RISK_PATH
+            exact = " (exactly 0.1 % is treated as high risk: A, the safer reading of \"more than 0.1 %\")" if _percent(result) == MRD_THRESHOLD_PERCENT else ""
+            reasons.append(f"Day-36 MRD {_describe(result)} ({result.method}) is 0.1 % or more{exact}: moves to high risk, blinatumomab then HSCT.")
+
+    elif initial == "IR":
+        positive = [r for r in patient.mrd if r.timepoint == "day36" and not r.negative]
+        pcr = _mrd(patient, "day36", "PCR")
+        if positive:
+            worst = max(positive, key=_percent)
+            phases.append("HR1")
+            reasons.append(f"Day-36 MRD positive ({_describe(worst)}, {worst.method}): HR1 block.")
+            after = _mrd(patient, "after_HR1", "PCR")
+            any_positive_after = [r for r in patient.mrd if r.timepoint == "after_HR1" and not r.negative]
+            if failed == "after_HR1":
+                reasons.append("Not in morphological remission after HR1: off protocol; nothing further is planned.")
+                return Plan(initial, current, tuple(phases), None, True, tuple(reasons))
+            if any_positive_after:
+                current = "HR"
+                worst = max(any_positive_after, key=_percent)
+                phases += HIGH_RISK_PATH
+                reasons.append(f"MRD after HR1 still positive ({_describe(worst)}, {worst.method}): moves to high risk, blinatumomab then HSCT.")
+            elif after is not None:
+                phases += BLOCK_PATH
+                reasons.append("MRD after HR1 negative by PCR: HR2, HR3, protocol II and maintenance.")
+            else:
+                awaiting = "after_HR1 MRD"
+                reasons.append("Awaiting the MRD after HR1 (PCR): negative continues with HR2, HR3 and protocol II; positive moves to high risk.")
+        elif pcr is not None:
+            phases += CONSOLIDATION_PATH
+            reasons.append("Day-36 MRD negative by PCR: consolidation, re-induction and maintenance.")
+        else:
+            awaiting = "day36 MRD"
+            reasons.append("Awaiting the day-36 MRD by PCR: negative continues to consolidation; positive leads to the HR1 block.")
+
+    else:
+        phases += ("HR1",) + HIGH_RISK_PATH
+        reasons.append("High risk: HR1 block whatever the day-36 MRD, then blinatumomab, then HSCT if in morphological remission.")
+        if failed == "after_HR1":
+            phases = ["induction", "HR1"]
+            reasons.append("Not in morphological remission after HR1: off protocol; nothing further is planned.")
+            return Plan(initial, current, tuple(phases), None, True, tuple(reasons))
+
+    if HSCT in phases:
+        reasons.append("HSCT is a referral: conditioning is the transplant team's protocol and is not dosed here; it requires morphological remission.")
+    return Plan(initial, current, tuple(phases), awaiting, False, tuple(reasons))
+
+
+def with_dates(result: Plan, protocol, patient, induction_start: date | None = None) -> Plan:
+    """Estimated dates for each phase: back to back, blocks 21 days apart, maintenance to week 104.
+
+    Estimates only: counts, results and the ward decide the real starts.
+    """
+    from dosing.regimen import load_phase
+
+    start = induction_start or patient.diagnosis_date
+    steps = []
+    for name in result.phases:
+        if name == HSCT:
+            steps.append(Step(HSCT, start, None))
+            continue
+        phase = load_phase(protocol, name)
+        length = phase.length_days.value
+        if phase.ends is not None:
+            weeks = int(phase.ends.value.split()[0])
+            end = patient.diagnosis_date + timedelta(weeks=weeks) - timedelta(days=1)
+        else:
+            end = start + timedelta(days=length - 1)
+        steps.append(Step(name, start, end))
+        gap = phase.next_after_days.value if phase.next_after_days is not None else length
+        start = start + timedelta(days=gap)
+    return attrs.evolve(result, steps=tuple(steps))
