@@ -77,6 +77,21 @@ def _not_in_remission(patient) -> str | None:
     return None
 
 
+def _molecular(patient, timepoint: str):
+    """An IR decision: ("positive", worst) by any method, ("negative", result) only by PCR
+    (molecular remission), or (None, None) while it cannot be decided."""
+    positive = [r for r in patient.mrd if r.timepoint == timepoint and not r.negative]
+    if positive:
+        return "positive", max(positive, key=_percent)
+    negative = _mrd(patient, timepoint, "PCR")
+    return ("negative", negative) if negative is not None else (None, None)
+
+
+def _off_protocol(initial, current, phases, reasons, when: str) -> Plan:
+    reasons.append(f"Not in morphological remission {when}: off protocol; nothing further is planned.")
+    return Plan(initial, current, tuple(phases), None, True, tuple(reasons))
+
+
 def plan(patient) -> Plan:
     initial, why = initial_risk(patient)
     reasons = [why]
@@ -84,8 +99,7 @@ def plan(patient) -> Plan:
     current, awaiting = initial, None
     failed = _not_in_remission(patient)
     if failed == "day36":
-        reasons.append("Not in morphological remission on day 36: off protocol; nothing further is planned.")
-        return Plan(initial, current, tuple(phases), None, True, tuple(reasons))
+        return _off_protocol(initial, current, phases, reasons, "on day 36")
 
     if initial == "SR":
         result = _mrd(patient, "day36")
@@ -102,29 +116,24 @@ def plan(patient) -> Plan:
             reasons.append(f"Day-36 MRD {_describe(result)} ({result.method}) is 0.1 % or more{exact}: moves to high risk, blinatumomab then HSCT.")
 
     elif initial == "IR":
-        positive = [r for r in patient.mrd if r.timepoint == "day36" and not r.negative]
-        pcr = _mrd(patient, "day36", "PCR")
-        if positive:
-            worst = max(positive, key=_percent)
+        outcome, result = _molecular(patient, "day36")
+        if outcome == "positive":
             phases.append("HR1")
-            reasons.append(f"Day-36 MRD positive ({_describe(worst)}, {worst.method}): HR1 block.")
-            after = _mrd(patient, "after_HR1", "PCR")
-            any_positive_after = [r for r in patient.mrd if r.timepoint == "after_HR1" and not r.negative]
+            reasons.append(f"Day-36 MRD positive ({_describe(result)}, {result.method}): HR1 block.")
             if failed == "after_HR1":
-                reasons.append("Not in morphological remission after HR1: off protocol; nothing further is planned.")
-                return Plan(initial, current, tuple(phases), None, True, tuple(reasons))
-            if any_positive_after:
+                return _off_protocol(initial, current, phases, reasons, "after HR1")
+            outcome, result = _molecular(patient, "after_HR1")
+            if outcome == "positive":
                 current = "HR"
-                worst = max(any_positive_after, key=_percent)
                 phases += HIGH_RISK_PATH
-                reasons.append(f"MRD after HR1 still positive ({_describe(worst)}, {worst.method}): moves to high risk, blinatumomab then HSCT.")
-            elif after is not None:
+                reasons.append(f"MRD after HR1 still positive ({_describe(result)}, {result.method}): moves to high risk, blinatumomab then HSCT.")
+            elif outcome == "negative":
                 phases += BLOCK_PATH
                 reasons.append("MRD after HR1 negative by PCR: HR2, HR3, protocol II and maintenance.")
             else:
                 awaiting = "after_HR1 MRD"
                 reasons.append("Awaiting the MRD after HR1 (PCR): negative continues with HR2, HR3 and protocol II; positive moves to high risk.")
-        elif pcr is not None:
+        elif outcome == "negative":
             phases += CONSOLIDATION_PATH
             reasons.append("Day-36 MRD negative by PCR: consolidation, re-induction and maintenance.")
         else:
@@ -135,9 +144,7 @@ def plan(patient) -> Plan:
         phases += ("HR1",) + HIGH_RISK_PATH
         reasons.append("High risk: HR1 block whatever the day-36 MRD, then blinatumomab, then HSCT if in morphological remission.")
         if failed == "after_HR1":
-            phases = ["induction", "HR1"]
-            reasons.append("Not in morphological remission after HR1: off protocol; nothing further is planned.")
-            return Plan(initial, current, tuple(phases), None, True, tuple(reasons))
+            return _off_protocol(initial, current, ["induction", "HR1"], reasons, "after HR1")
 
     if HSCT in phases:
         reasons.append("HSCT is a referral: conditioning is the transplant team's protocol and is not dosed here; it requires morphological remission.")
@@ -159,11 +166,7 @@ def with_dates(result: Plan, protocol, patient, induction_start: date | None = N
             continue
         phase = load_phase(protocol, name)
         length = phase.length_days.value
-        if phase.ends is not None:
-            weeks = int(phase.ends.value.split()[0])
-            end = patient.diagnosis_date + timedelta(weeks=weeks) - timedelta(days=1)
-        else:
-            end = start + timedelta(days=length - 1)
+        end = phase.last_date(patient.diagnosis_date) or start + timedelta(days=length - 1)
         steps.append(Step(name, start, end))
         gap = phase.next_after_days.value if phase.next_after_days is not None else length
         start = start + timedelta(days=gap)

@@ -8,6 +8,7 @@ half-loaded.
 
 import re
 import tomllib
+from datetime import date, timedelta
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -170,6 +171,13 @@ class Phase:
     ends: Value | None = None  #: "104 weeks after diagnosis": the phase stops then
     next_after_days: Value | None = None  #: the next phase starts this many days after day 1, at the earliest
     titrated: bool = False  #: doses are titrated to counts (maintenance)
+
+    def last_date(self, diagnosis: date) -> date | None:
+        """The last day of a phase that ends "N weeks after diagnosis" (the day before that date)."""
+        if self.ends is None:
+            return None
+        weeks = int(self.ends.value.split()[0])
+        return diagnosis + timedelta(weeks=weeks) - timedelta(days=1)
 
 
 @attrs.frozen

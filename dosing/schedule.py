@@ -5,7 +5,6 @@ cap, rounding, provenance) so the sheet can print the working and a checker
 can re-do it.
 """
 
-import re
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 
@@ -152,9 +151,8 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
 
 def _last_day(patient: Patient, phase: Phase, start: date) -> int:
     last = phase.length_days.value
-    if phase.ends is not None:
-        weeks = int(re.match(r"\d+", phase.ends.value).group())
-        end = patient.diagnosis_date + timedelta(weeks=weeks) - timedelta(days=1)
+    end = phase.last_date(patient.diagnosis_date)
+    if end is not None:
         last = min(last, (end - start).days + 1)
         if last < 1:
             raise InputError("--start", f"{phase.title} ends {phase.ends.value} ({end}), before {start}", "check the start date")
