@@ -185,7 +185,7 @@ def _clock_text(order) -> str | None:
 def _basis_text(order) -> str:
     if order.age_bands:
         return "fixed dose by age on the day of the lumbar puncture"
-    text = "; ".join(f"{written(step.text)} on day{'s' if len(step.days) > 1 else ''} {day_ranges(step.days)}" for step in order.steps)
+    text = "; ".join(f"{written(step.text)} {_days_text(order, step)}" for step in order.steps)
     if order.divided > 1:
         text += f", in {order.divided} divided doses"
     if order.cap:
@@ -193,6 +193,14 @@ def _basis_text(order) -> str:
         daily = is_per_day(cap)
         text += f"; maximum {amount(cap * Q(1, 'day') if daily else cap, order.drug.unit)} per {'day' if daily else 'dose'}"
     return text
+
+
+def _days_text(order, step) -> str:
+    """'on days 1–28', or the rule itself ('every 7 days') where the data gives one."""
+    rule = order.days_value.value
+    if step is order.steps[0] and isinstance(rule, str) and rule.strip().startswith("every"):
+        return rule.strip()
+    return f"on day{'s' if len(step.days) > 1 else ''} {day_ranges(step.days)}"
 
 
 def _dose_text(a) -> str:
