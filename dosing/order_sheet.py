@@ -199,7 +199,7 @@ def _days_text(order, step) -> str:
     """'on days 1–28', or the rule itself ('every 7 days') where the data gives one."""
     rule = order.days_value.value
     if step is order.steps[0] and isinstance(rule, str) and rule.strip().startswith("every"):
-        return rule.strip()
+        return "daily" if rule.strip() in ("every 1 day", "every 1 days") else rule.strip()
     return f"on day{'s' if len(step.days) > 1 else ''} {day_ranges(step.days)}"
 
 
