@@ -45,6 +45,15 @@ def _reason(text: str) -> str:
     return " ".join(text.split())
 
 
+def _moment(text: str):
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write the date and time as 'YYYY-MM-DD HH:MM', e.g. '2026-07-12 14:30'") from None
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -69,8 +78,24 @@ def parser() -> argparse.ArgumentParser:
                        help="clock time on day 1 when the high-dose methotrexate infusion starts (HR1, HR2); rescue times follow it")
     sheet.add_argument("--weeks", type=_weeks, metavar="N", help="print N weeks of the phase (maintenance: default 8)")
     sheet.add_argument("--from", dest="window_from", type=_date, metavar="DATE", help="first date of the weeks printed (default: --start)")
+    sheet.add_argument("--bag-hours", type=int, default=24, metavar="HOURS",
+                       help="blinatumomab: hours each bag runs, 24, 48, 72 or 96 (168 only from 22 kg); default 24")
     sheet.add_argument("--override-pathway", type=_reason, metavar="REASON",
                        help="order a phase the patient's results do not lead to; the reason is printed on every page")
+
+    resume = commands.add_parser("blinatumomab-resume", help="the remaining blinatumomab bags after an interruption",
+                                 description="Recompute the blinatumomab bags after an interruption: up to 7 days, continue to "
+                                             "28 infusion days in total; longer, a new course (reference.md §9).")
+    resume.add_argument("patient", type=Path, metavar="PATIENT", help="patient file, TOML")
+    resume.add_argument("--start", required=True, type=_date, metavar="DATE", help="day 1 of the blinatumomab course, YYYY-MM-DD")
+    resume.add_argument("--infusion-start", type=_clock, metavar="HH:MM", help="when the first bag went up on day 1 (default 08:00)")
+    resume.add_argument("--stopped", required=True, type=_moment, metavar="'YYYY-MM-DD HH:MM'", help="when the infusion stopped")
+    resume.add_argument("--restart", required=True, type=_moment, metavar="'YYYY-MM-DD HH:MM'", help="when it restarts")
+    resume.add_argument("--bag-hours", type=int, default=24, metavar="HOURS", help="hours each new bag runs (default 24)")
+    resume.add_argument("--out", type=Path, default=Path("sheets"), metavar="DIR")
+    resume.add_argument("--format", choices=("pdf", "html", "json"), default="pdf")
+    resume.add_argument("--regimens", type=Path, metavar="DIR")
+    resume.add_argument("--override-pathway", type=_reason, metavar="REASON")
 
     plan = commands.add_parser("plan", help="the risk group and the phases the results lead to",
                                description="Show the risk group, the phases the patient's results lead to so far, the result awaited, and estimated dates.")
@@ -84,7 +109,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     arguments = parser().parse_args(argv)
     try:
-        return _plan(arguments) if arguments.command == "plan" else _sheet(arguments)
+        command = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume}[arguments.command]
+        return command(arguments)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug, not bad input: still no traceback, and no sheet
@@ -153,6 +179,80 @@ def _plan(arguments) -> int:
     return EXIT_OK
 
 
+def _resume(arguments) -> int:
+    from datetime import datetime
+
+    import attrs
+
+    from dosing import bags
+    from dosing import patient as patients
+    from dosing.errors import InputError, RegimenError
+    from dosing.json_orders import bag_dict
+    from dosing.regimen import load_phase, load_protocol
+    from dosing.schedule import phase_orders
+
+    try:
+        protocol = load_protocol(arguments.regimens)
+        phase = load_phase(protocol, "blinatumomab")
+        patient = patients.load(arguments.patient)
+        _on_pathway(patient, phase.name, arguments.override_pathway)
+        orders = phase_orders(patient, protocol, phase, arguments.start, infusion_start=arguments.infusion_start,
+                              override=arguments.override_pathway, bag_hours=arguments.bag_hours)
+        first = orders.bags[0]
+        course_start = first.start
+        result = bags.resume(first.daily, course_start, arguments.stopped, arguments.restart, arguments.bag_hours,
+                             orders.measurement.weight, orders.product)
+        premedication = next(a for a in orders.administrations if a.drug == "dexamethasone" and a.route == "IV")
+        said = _resumption_text(result, premedication)
+        if arguments.format == "json":
+            print(json.dumps({
+                "patient": {"id": patient.id, "birth_date": patient.birth_date.isoformat()},
+                "course_start": course_start.isoformat(timespec="minutes"),
+                "stopped": arguments.stopped.isoformat(timespec="minutes"),
+                "restart": arguments.restart.isoformat(timespec="minutes"),
+                "infused_hours": round(result.infused_hours, 2),
+                "interruption_hours": round(result.interruption.total_seconds() / 3600, 2),
+                "new_course": result.new_course,
+                "remaining_hours": round(result.remaining_hours, 2),
+                "premedication": {"drug": "dexamethasone", "route": "IV", "dose": premedication.total.m_as("mg"), "unit": "mg"} if result.premedication else None,
+                "bags": [bag_dict(b) for b in result.bags],
+                "notes": said,
+            }, indent=2, ensure_ascii=False))
+            return EXIT_OK
+        from dosing import render
+        from dosing.order_sheet import documents
+        from dosing.output import safe_stem, write_new
+
+        resumed = attrs.evolve(orders, bags=result.bags, warnings=tuple(said) + orders.warnings)
+        stem = safe_stem(patient.id, phase.name, arguments.start) + f"_resume-{arguments.restart:%Y-%m-%dT%H%M}"
+        make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
+        files = {f"{stem}_{d.kind}.{arguments.format}": make(d) for d in documents(resumed) if d.kind in ("infusion", "preparation")}
+        for written in write_new(arguments.out, files):
+            print(written)
+        for line in said:
+            print(f"note: {line}", file=sys.stderr)
+        return EXIT_OK
+    except (InputError, RegimenError) as exc:
+        print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _resumption_text(result, premedication) -> list[str]:
+    from dosing.formatting import amount
+
+    hours = result.interruption.total_seconds() / 3600
+    said = [f"Infusion stopped after {result.infused_hours:g} hours and interrupted for {hours:g} hours."]
+    if result.new_course:
+        said.append("The interruption is longer than 7 days: this is a new course of 28 days (672 hours) from the restart, "
+                    "as the product label says. The prescriber must confirm a new course.")
+    else:
+        said.append(f"The interruption is 7 days or less: continue to 28 infusion days in total, {result.remaining_hours:g} hours from the restart.")
+    if result.premedication:
+        said.append(f"The interruption lasted 4 hours or more: give dexamethasone {amount(premedication.total, 'mg')} IV "
+                    "30 to 60 minutes before the restart.")
+    return said
+
+
 def _on_pathway(patient, phase_name: str, override: str | None) -> None:
     """A phase the results do not lead to is refused, unless a clinician overrides with a reason."""
     from dosing.errors import InputError
@@ -189,7 +289,7 @@ def _one(path: Path, protocol, phase, arguments):
         first = arguments.window_from or arguments.start
         window = (first, first + timedelta(weeks=weeks or 104) - timedelta(days=1))
     orders = phase_orders(patient, protocol, phase, arguments.start, infusion_start=arguments.infusion_start,
-                          window=window, override=arguments.override_pathway)
+                          window=window, override=arguments.override_pathway, bag_hours=arguments.bag_hours)
     if arguments.format == "json":
         from dosing.json_orders import as_dict
 

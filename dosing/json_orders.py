@@ -28,6 +28,7 @@ def as_dict(orders) -> dict:
         "infusion_start": orders.infusion_start.strftime("%H:%M") if orders.infusion_start else None,
         "draft": any(a.provenance == "?" for a in orders.administrations),
         "administrations": [_administration(a) for a in orders.administrations],
+        **({"bags": [bag_dict(b) for b in orders.bags]} if orders.bags else {}),
         "warnings": list(orders.warnings),
     }
 
@@ -62,3 +63,26 @@ def _administration(a) -> dict:
     if a.parts:
         entry["parts"] = [{"fraction": str(f), "dose": q.m_as(unit), "over": over} for f, q, over in a.parts]
     return entry
+
+
+def bag_dict(bag) -> dict:
+    """One bag of a continuous infusion: when it goes up, what it delivers, how it is made."""
+    return {
+        "number": bag.number,
+        "start": bag.start.isoformat(timespec="minutes"),
+        "hours": bag.hours,
+        "dose_mcg": round(bag.dose.m_as("mcg"), 4),
+        "volume_ml": round(bag.volume.m_as("mL"), 2),
+        "rate_ml_per_h": round(bag.rate.m_as("mL/hour"), 2),
+        "preservative": bag.settings.preservative,
+        "preparation": {
+            "vials": bag.vials,
+            "reconstituted_ml": round(bag.drug_volume.m_as("mL"), 2),
+            "diluent": bag.settings.diluent,
+            "diluent_ml": round(bag.settings.saline.m_as("mL"), 2),
+            "stabiliser_ml": round(bag.settings.stabiliser.m_as("mL"), 2),
+            "bag_volume_ml": round(bag.total_volume.m_as("mL"), 2),
+            "overfill_ml": round(bag.overfill.m_as("mL"), 2),
+            "delivers_mcg": round(bag.delivered.m_as("mcg"), 3),
+        },
+    }

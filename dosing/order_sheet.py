@@ -14,7 +14,7 @@ import attrs
 from dosing import __version__
 from dosing.checks import warnings
 from dosing.body import BSA_FORMULAS, age_in_months
-from dosing.formatting import amount, band_text, day, day_ranges, number, short_day, working, written
+from dosing.formatting import amount, band_text, day, day_ranges, number, short_day, significant, working, written
 from dosing.regimen import TAG_MEANING, Value, weakest
 from dosing.units import Q, is_per_day
 
@@ -47,7 +47,64 @@ def documents(orders, produced: datetime | None = None) -> list[Document]:
         context = _context(orders, spinal, produced, "INTRATHECAL chemotherapy orders")
         context["punctures"] = _punctures(spinal)
         found.append(Document("intrathecal", "INTRATHECAL chemotherapy orders", "intrathecal.html", context))
+    if orders.bags:
+        for kind, title, template in (("infusion", "Blinatumomab infusion: bag schedule", "infusion.html"),
+                                      ("preparation", "Blinatumomab bags: pharmacy preparation worksheet", "preparation.html")):
+            context = _context(orders, systemic, produced, title)
+            context.update(_bag_context(orders))
+            found.append(Document(kind, title, template, context))
     return found
+
+
+def _bag_context(orders) -> dict:
+    """The bags as text for the nurse's schedule and the pharmacy worksheet."""
+    product = orders.product
+    premedication = next((a for a in orders.administrations if a.drug == "dexamethasone" and a.route == "IV"), None)
+    rows = []
+    for bag in orders.bags:
+        settings = bag.settings
+        exact = (bag.dose * (settings.saline + settings.stabiliser) / (bag.volume * product.concentration - bag.dose)).to("mL")
+        rows.append({
+            "number": bag.number,
+            "start": f"{day(bag.start.date())} {bag.start:%H:%M}",
+            "end": f"{day(bag.end.date())} {bag.end:%H:%M}",
+            "hours": number(bag.hours),
+            "dose": amount(bag.dose, "mcg"),
+            "rate": f"{number(bag.rate.m_as('mL/hour'))} mL/h",
+            "volume": f"{number(round(bag.volume.m_as('mL'), 2))} mL",
+            "vials": bag.vials,
+            "diluent": settings.diluent,
+            "saline": f"{number(settings.saline.m_as('mL'))} mL",
+            "stabiliser": f"{number(settings.stabiliser.m_as('mL'))} mL",
+            "drug_volume": f"{number(bag.drug_volume.m_as('mL'))} mL",
+            "total": f"{number(round(bag.total_volume.m_as('mL'), 2))} mL",
+            "overfill": f"{number(round(bag.overfill.m_as('mL'), 2))} mL",
+            "delivered": f"{significant(bag.delivered.m_as('mcg'))} mcg",
+            "preservative": settings.preservative,
+            "working": (
+                f"{amount(bag.dose, 'mcg')} × ({number(settings.saline.m_as('mL'))} mL + {number(settings.stabiliser.m_as('mL'))} mL) ÷ "
+                f"({number(round(bag.volume.m_as('mL'), 2))} mL × {number(product.concentration.m_as('mcg/mL'))} mcg/mL − {amount(bag.dose, 'mcg')}) "
+                f"= {significant(exact.m_as('mL'))} mL, measured as {number(bag.drug_volume.m_as('mL'))} mL"
+            ),
+        })
+    return {
+        "bags": rows,
+        "bag_hours": number(orders.bags[0].hours),
+        "daily": amount(orders.bags[0].daily * Q(1, "day"), "mcg"),
+        "course_hours": number(sum(b.hours for b in orders.bags)),
+        "product": {
+            "name": product.name,
+            "vial": amount(product.vial, "mcg"),
+            "water": f"{number(product.water.m_as('mL'))} mL",
+            "concentration": f"{number(product.concentration.m_as('mcg/mL'))} mcg/mL",
+            "per_vial": f"{number(round((product.vial / product.concentration).m_as('mL'), 2))} mL",
+            "filter": product.filter,
+            "syringe_step": f"{number(product.syringe_step.m_as('mL'))} mL",
+            "preservative_free_below": f"{number(product.preservative_free_below.m_as('kg'))} kg",
+            "source": str(product.path.name),
+        },
+        "premedication": _dose_text(premedication) if premedication else None,
+    }
 
 
 def _context(orders, administrations, produced, title) -> dict:
@@ -85,6 +142,7 @@ def _context(orders, administrations, produced, title) -> dict:
             "titrated": orders.phase.titrated,
             "tests": _tests(orders),
             "infusion_start": orders.infusion_start.strftime("%H:%M") if orders.infusion_start else None,
+            "infusion_what": "the first bag goes up" if orders.bags else "high-dose methotrexate starts",
         },
         "override": orders.override,
         "body": {
@@ -271,6 +329,12 @@ def _values(orders, administrations) -> list[dict]:
                 entry[1].append(name)
     formula = orders.protocol.bsa_formula
     rows = {}
+    if orders.bags:
+        used = {id(v): v for v in orders.product.values}
+        for bag in orders.bags:
+            used.update({id(v): v for v in bag.settings.values})
+        for value in used.values():
+            users.setdefault(id(value), (value, ["blinatumomab bags"]))
     if any(a.rule == "BSA" for a in administrations):
         rows[(formula.what, formula.value, formula.tag, formula.source)] = ["every dose from BSA"]
     # The same assumption made on several orders (the infant fraction) is one row.

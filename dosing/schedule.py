@@ -16,7 +16,7 @@ from dosing.errors import InputError
 from dosing.patient import Measurement, Patient
 from dosing.checks import warnings
 from dosing.regimen import AgeBand, Order, Phase, Protocol, Value, weakest
-from dosing.units import basis_kind
+from dosing.units import Q, basis_kind
 
 
 @attrs.frozen
@@ -80,6 +80,8 @@ class PhaseOrders:
     infusion_start: time | None = None  #: the clock time "infusion start" means, where an order uses it
     window: tuple[date, date] | None = None  #: the dates this sheet covers, when not the whole phase
     override: str | None = None  #: a clinician's reason for ordering off the pathway
+    bags: tuple = ()  #: continuous infusions, bag by bag (dosing.bags.Bag)
+    product: object = None  #: the product settings the bags are made from
     warnings: tuple[str, ...] = ()
 
     @property
@@ -103,12 +105,14 @@ class PhaseOrders:
 
 def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date, *,
                  infusion_start: time | None = None, window: tuple[date, date] | None = None,
-                 override: str | None = None) -> PhaseOrders:
+                 override: str | None = None, bag_hours: int = 24) -> PhaseOrders:
     """Compute every administration of `phase` for `patient`, starting on `start` (day 1).
 
     `infusion_start` is the clock time on day 1 that "infusion start" means in
     the regimen (the high-dose methotrexate start; doses timed from it follow).
     `window` limits the orders to some dates (a maintenance sheet covers weeks).
+    A continuous infusion is also planned bag by bag (`bag_hours`), its first bag
+    going up at `infusion_start` on day 1.
     """
     if start < patient.diagnosis_date:
         raise InputError("--start", f"{start} is before the diagnosis date {patient.diagnosis_date}", "give the date of day 1 of the phase")
@@ -116,7 +120,8 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
     formula = protocol.bsa_formula.value
     body = bsa(measurement.weight, measurement.length, formula)
     last_day = _last_day(patient, phase, start)
-    uses_infusion = any(o.timing and o.timing.first_dose_at == "infusion start" for o in phase.orders)
+    continuous = [o for o in phase.orders if o.continuous]
+    uses_infusion = bool(continuous) or any(o.timing and o.timing.first_dose_at == "infusion start" for o in phase.orders)
     clock = {"infusion start": infusion_start or time(8, 0)}
     slots_by_order: dict[int, list] = {}
     administrations = []
@@ -137,15 +142,25 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
         administrations = [a for a in administrations if window[0] <= a.date <= window[1]]
         if not administrations:
             raise InputError("--weeks", f"no doses of {phase.title} fall between {window[0]} and {window[1]}", "choose a window inside the phase")
+    bag_plan, product = (), None
+    if continuous:
+        from dosing import bags
+
+        (order,) = continuous
+        product = bags.load_product(protocol.directory.parent, order.drug.name)
+        first = next(a for a in administrations if a.order is order)
+        bag_plan = tuple(bags.plan(first.total / Q(1, "day"), datetime.combine(start, clock["infusion start"]),
+                                   bag_hours, measurement.weight, product, hours=24 * len(order.days)))
     orders = PhaseOrders(
         patient=patient, protocol=protocol, phase=phase, start=start, measurement=measurement,
         bsa=body, bsa_formula=formula, administrations=tuple(administrations), last_day=last_day,
         infusion_start=clock["infusion start"] if uses_infusion else None, window=window, override=override,
+        bags=bag_plan, product=product,
     )
     found = warnings(orders)
     if uses_infusion and infusion_start is None:
         found.insert(0, "The infusion start time was not given: 08:00 is assumed, and every time that follows from it "
-                        "(rescue, mesna) moves with the real start. Give --infusion-start HH:MM.")
+                        "(rescue, mesna, bag changes) moves with the real start. Give --infusion-start HH:MM.")
     return attrs.evolve(orders, warnings=tuple(found))
 
 

@@ -25,6 +25,8 @@ DOSE_UNITS = {
 }
 # Other units a regimen file may use: size thresholds of conditional rules.
 SIZE_UNITS = {"kg": "kg", "m2": "m**2"}
+# Units of a product's preparation settings (products/*.toml).
+PRODUCT_UNITS = {"mcg": "mcg", "mg": "mg", "mL": "mL", "mcg/mL": "mcg/mL", "mg/mL": "mg/mL", "mL/h": "mL/hour", "kg": "kg"}
 
 # The unit a dose is ordered in, for each drug amount pint can hold.
 ORDER_UNITS = ("mg", "mcg", "units")
@@ -62,6 +64,10 @@ def parse_dose(text: str):
 
 def parse_size(text: str):
     return _parse_listed(text, SIZE_UNITS)
+
+
+def parse_product(text: str):
+    return _parse_listed(text, PRODUCT_UNITS)
 
 
 def _parse_listed(text: str, allowed: dict[str, str]):

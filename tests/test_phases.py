@@ -199,7 +199,10 @@ def test_every_phase_prints(every_phase, phase):
     pdfs = sorted(every_phase.glob(f"MRN-100001_{phase}_2026-07-10_*.pdf"))
     # Re-induction and blinatumomab have no lumbar puncture; every other phase has one.
     spinal = phase not in ("reinduction_1", "reinduction_2", "blinatumomab")
-    assert [p.name.rsplit("_", 1)[1] for p in pdfs] == (["intrathecal.pdf", "orders.pdf"] if spinal else ["orders.pdf"])
+    expected = ["intrathecal.pdf", "orders.pdf"] if spinal else ["orders.pdf"]
+    if phase == "blinatumomab":  # the nurse's bag schedule and the pharmacy worksheet
+        expected = ["infusion.pdf", "orders.pdf", "preparation.pdf"]
+    assert [p.name.rsplit("_", 1)[1] for p in pdfs] == expected
     for pdf in pdfs:
         pages = [" ".join(p.extract_text().split()) for p in PdfReader(pdf).pages]
         assert all("Petrov, Mikhail" in p and "MRN-100001" in p for p in pages)

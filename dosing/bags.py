@@ -1,0 +1,213 @@
+"""Continuous infusions bag by bag: when each bag goes up, and how it is made.
+
+Blinatumomab runs for 28 days (672 hours) without a break, in bags of 24,
+48, 72 or 96 hours (168 hours only from 22 kg). For each bag this module
+works out the dose it delivers, the volume infused and the pump rate, and the
+preparation: the reconstituted drug, saline and stabiliser that go in, and
+the overfill. Product settings come from regimens/products/<drug>.toml; the
+arithmetic is here, on pint quantities.
+
+A bag holds more than it infuses (the overfill primes the line), so the drug
+put in is the dose to deliver × total volume ÷ infused volume. With saline S,
+stabiliser I, infused volume V, concentration C and dose D, the drug volume
+v solves v = D × (S + I + v) ÷ (V × C), that is v = D × (S + I) ÷ (V × C − D).
+"""
+
+import math
+from datetime import datetime, timedelta
+
+import attrs
+
+from dosing.dose import decimal, round_half_up
+from dosing.errors import InputError, RegimenError
+from dosing.regimen import Value, _Source, _keys, _tagged
+from dosing.units import Q, parse_product
+
+COURSE_HOURS = 672  # reference.md §9: 28 days, one course
+NEW_COURSE_AFTER = timedelta(days=7)  # reference.md §9: an interruption over 7 days starts a new course
+PREMEDICATE_AFTER = timedelta(hours=4)  # reference.md §9: dexamethasone before a restart after 4 hours or more
+
+
+@attrs.frozen
+class BagSettings:
+    hours: int
+    rate: object  #: mL/h
+    saline: object  #: mL, the diluent the bag is made up with (bag size; sets the overfill)
+    stabiliser: object  #: mL of IV Solution Stabilizer, added before the drug
+    diluent: str
+    preservative: bool
+    values: tuple[Value, ...]
+
+
+@attrs.frozen
+class Product:
+    name: str
+    vial: object  #: mcg per vial
+    water: object  #: mL of sterile water to reconstitute a vial
+    concentration: object  #: mcg/mL once reconstituted
+    stabiliser_vial: object
+    syringe_step: object  #: mL: the reconstituted volume is measured to this step
+    filter: str
+    preservative_free_below: object  #: kg
+    bags: dict  #: hours -> BagSettings
+    values: tuple[Value, ...]
+    path: object
+
+
+@attrs.frozen
+class Bag:
+    number: int
+    start: datetime
+    hours: float
+    daily: object  #: mcg/day
+    dose: object  #: mcg the bag delivers over its hours (before any overfill)
+    rate: object  #: mL/h
+    volume: object  #: mL infused over its hours
+    settings: BagSettings
+    drug_volume: object  #: mL of reconstituted drug put in the bag
+    total_volume: object  #: mL in the bag: saline + stabiliser + drug
+    overfill: object  #: mL in the bag beyond what is infused
+    delivered: object  #: mcg the infused volume actually carries, after the syringe step
+    vials: int
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=self.hours)
+
+
+def load_product(directory, drug: str) -> Product:
+    source = _Source(directory / "products" / f"{drug}.toml")
+    data = source.data
+    _keys(source, data, ("product", "bags"), None, "the file")
+    head_line = source.header_line("[product]")
+    head = data.get("product", {})
+    names = ("vial", "water", "concentration", "stabiliser_vial", "syringe_step", "filter", "preservative_free_below")
+    _keys(source, head, ("name",) + names, head_line, "[product]")
+    values = {key: _tagged(source, head, key, head_line, key.replace("_", " ")) for key in names}
+    amounts = {key: _amount(source, values[key], head_line, key) for key in names if key != "filter"}
+    bags = {}
+    for hours, table in data.get("bags", {}).items():
+        line = source.header_line(f"[bags.{hours}]")
+        if not hours.isdigit() or not isinstance(table, dict):
+            raise source.error(line, "bags are tables named by their hours, such as [bags.24]")
+        _keys(source, table, ("rate", "saline", "stabiliser", "diluent", "preservative"), line, f"[bags.{hours}]")
+        tagged = {key: _tagged(source, table, key, line, f"{hours}-hour bag {key}") for key in ("rate", "saline", "stabiliser")}
+        if not isinstance(table.get("preservative"), bool) or not isinstance(table.get("diluent"), str):
+            raise source.error(line, "a bag needs diluent (text) and preservative (true or false)")
+        bags[int(hours)] = BagSettings(
+            hours=int(hours), rate=_amount(source, tagged["rate"], line, "rate"),
+            saline=_amount(source, tagged["saline"], line, "saline"), stabiliser=_amount(source, tagged["stabiliser"], line, "stabiliser"),
+            diluent=table["diluent"], preservative=table["preservative"], values=tuple(tagged.values()),
+        )
+    checks = {"vial": "[mass]", "water": "[volume]", "concentration": "[mass] / [volume]", "stabiliser_vial": "[volume]",
+              "syringe_step": "[volume]", "preservative_free_below": "[mass]"}
+    for key, dimension in checks.items():
+        if not amounts[key].check(dimension):
+            raise source.error(source.key_line(key, head_line), f"{key} must be in units of {dimension}")
+    for settings in bags.values():
+        if not (settings.rate.check("[volume] / [time]") and settings.saline.check("[volume]") and settings.stabiliser.check("[volume]")):
+            raise source.error(source.header_line(f"[bags.{settings.hours}]"), "rate in mL/h, saline and stabiliser in mL")
+    if not bags:
+        raise source.error(None, "no [bags.N] tables")
+    return Product(name=head.get("name", drug), filter=values["filter"].value, bags=bags, values=tuple(values.values()),
+                   path=source.path, **{k: v for k, v in amounts.items()})
+
+
+def _amount(source, value: Value, line, key: str):
+    try:
+        quantity = parse_product(str(value.value))
+    except ValueError as exc:
+        raise source.error(source.key_line(key, line), f"{key}: {exc}") from None
+    if not quantity.magnitude > 0:
+        raise source.error(source.key_line(key, line), f"{key} must be above zero")
+    return quantity
+
+
+def check_bag_hours(product: Product, bag_hours: int, weight) -> BagSettings:
+    """The settings for the chosen bag length, refusing what the label forbids for this infant."""
+    if bag_hours not in product.bags:
+        raise InputError("--bag-hours", f"there is no {bag_hours}-hour bag for {product.name}", f"choose one of {', '.join(map(str, sorted(product.bags)))}")
+    settings = product.bags[bag_hours]
+    if settings.preservative and weight < product.preservative_free_below:
+        raise InputError(
+            "--bag-hours",
+            f"a {bag_hours}-hour bag is made with {settings.diluent}; infants under "
+            f"{product.preservative_free_below.m_as('kg'):g} kg may have preservative-free bags only (reference.md §9, "
+            f"product label), and this infant weighs {weight.m_as('kg'):g} kg",
+            f"choose a preservative-free bag: {', '.join(str(h) for h, s in sorted(product.bags.items()) if not s.preservative)} hours",
+        )
+    return settings
+
+
+def plan(daily, start: datetime, bag_hours: int, weight, product: Product, hours: float = COURSE_HOURS, first_number: int = 1) -> list[Bag]:
+    """Bags from `start` until `hours` of infusion are covered; the last may be shorter."""
+    chosen = check_bag_hours(product, bag_hours, weight)
+    bags, given = [], 0.0
+    while given < hours - 1e-9:
+        length = min(bag_hours, hours - given)
+        settings = chosen if length == bag_hours else _settings_for(product, length, weight)
+        bags.append(make_bag(first_number + len(bags), start + timedelta(hours=given), length, daily, settings, product))
+        given += length
+    return bags
+
+
+def _settings_for(product: Product, hours: float, weight) -> BagSettings:
+    """A shorter last bag is made as the shortest allowed bag that lasts long enough, and stopped on time."""
+    for length, settings in sorted(product.bags.items()):
+        if length >= hours and not (settings.preservative and weight < product.preservative_free_below):
+            return settings
+    raise InputError("--bag-hours", f"no bag of {product.name} can run {hours:g} hours", "")
+
+
+def make_bag(number: int, start: datetime, hours: float, daily, settings: BagSettings, product: Product) -> Bag:
+    dose = (daily * Q(hours, "hour")).to("mcg")
+    volume = (settings.rate * Q(hours, "hour")).to("mL")
+    base = settings.saline + settings.stabiliser
+    capacity = (volume * product.concentration).to("mcg")
+    if dose >= capacity:
+        raise InputError("blinatumomab bag", f"{dose:~P} cannot be carried in {volume:~P}", "check the product settings")
+    exact = (dose * base / (capacity - dose)).to("mL")
+    drug_volume = round_half_up(exact, product.syringe_step)
+    if not drug_volume.magnitude > 0:
+        raise InputError("blinatumomab bag", f"the drug volume {exact:.4f~P} rounds to nothing at the {product.syringe_step:~P} step", "the prescriber and pharmacist must prepare this dose by hand")
+    total = (base + drug_volume).to("mL")
+    if total <= volume:
+        raise InputError("blinatumomab bag", f"a {settings.hours}-hour bag made up to {total:.1f~P} cannot infuse {volume:.1f~P}",
+                         f"correct the bag settings in {product.path.name}: the bag must hold more than it infuses")
+    delivered = (drug_volume * product.concentration * volume / total).to("mcg")
+    per_vial = (product.vial / product.concentration).to("mL")
+    return Bag(
+        number=number, start=start, hours=hours, daily=daily, dose=dose, rate=settings.rate.to("mL/hour"),
+        volume=volume, settings=settings, drug_volume=drug_volume, total_volume=total,
+        overfill=(total - volume).to("mL"), delivered=delivered,
+        vials=math.ceil(decimal(drug_volume, "mL") / decimal(per_vial, "mL")),
+    )
+
+
+@attrs.frozen
+class Resumption:
+    infused_hours: float
+    interruption: timedelta
+    new_course: bool
+    premedication: bool
+    remaining_hours: float
+    bags: tuple[Bag, ...]
+
+
+def resume(daily, course_start: datetime, stopped: datetime, restart: datetime, bag_hours: int, weight, product: Product) -> Resumption:
+    """The bags after an interruption (reference.md §9, product label).
+
+    Up to 7 days: continue to 28 infusion days in total. Longer: a new course.
+    A restart after 4 hours or more needs the dexamethasone premedication again.
+    """
+    if not course_start <= stopped <= restart:
+        raise InputError("--stopped", f"the course started {course_start:%Y-%m-%d %H:%M}, stopped {stopped:%Y-%m-%d %H:%M} and restarts {restart:%Y-%m-%d %H:%M}: these must be in order", "check the dates and times")
+    infused = (stopped - course_start).total_seconds() / 3600
+    if infused >= COURSE_HOURS:
+        raise InputError("--stopped", f"{infused:g} hours had been given: the 672-hour course was already complete", "check the stop time")
+    gap = restart - stopped
+    new_course = gap > NEW_COURSE_AFTER
+    remaining = COURSE_HOURS if new_course else COURSE_HOURS - infused
+    bags = plan(daily, restart, bag_hours, weight, product, hours=remaining)
+    return Resumption(infused_hours=infused, interruption=gap, new_course=new_course,
+                      premedication=gap >= PREMEDICATE_AFTER, remaining_hours=remaining, bags=tuple(bags))
