@@ -6,6 +6,7 @@ writes them (mg, mcg, units, mL, mg/m²). This is the only place a quantity
 becomes text.
 """
 
+import re
 from decimal import Decimal
 
 from dosing.dose import decimal
@@ -14,6 +15,17 @@ UNIT_TEXT = {
     "mg/m2": "mg/m²", "mcg/m2": "mcg/m²", "units/m2": "units/m²",
     "mg/m2/day": "mg/m²/day", "mcg/m2/day": "mcg/m²/day", "units/m2/day": "units/m²/day",
 }
+
+
+def tall_man(text: str, names: dict[str, str]) -> str:
+    """Every look-alike drug name in Tall Man letters (vincristine -> vinCRIStine), wherever printed.
+
+    `names` maps the generic name to its printed name (regimens/drugs.toml).
+    """
+    for generic, printed in names.items():
+        if generic != printed and generic.lower() == printed.lower():
+            text = re.sub(rf"\b{generic}\b", printed, text, flags=re.IGNORECASE)
+    return text
 
 
 def number(value) -> str:

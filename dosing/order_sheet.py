@@ -6,6 +6,7 @@ it. Orders are split by route here, so an INTRATHECAL order and an IV vinca
 alkaloid can never share a page: they are never in the same document.
 """
 
+import re
 from datetime import datetime
 from fractions import Fraction
 
@@ -158,6 +159,7 @@ def _context(orders, administrations, produced, title) -> dict:
         "banner": values,
         "draft": any(row["tag"] == "?" for row in values),
         "tags": TAG_MEANING,
+        "tall_man": {name: drug.print_name for name, drug in orders.protocol.drugs.items()},
     }
 
 
@@ -360,4 +362,6 @@ def _value_text(value) -> str:
         return day_ranges(value)
     if isinstance(value, Fraction):
         return str(value)
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)? [a-z]+(/[a-z0-9]+)*", value):
+        return written(value)  # a dose as the data writes it: "1000 units/m2" -> "1,000 units/m²"
     return str(value)

@@ -38,8 +38,12 @@ def _css() -> str:
 
 
 def html(document) -> str:
+    from dosing.formatting import tall_man
+
     template = _environment().get_template(document.template)
-    return template.render(css=_css(), **document.context)
+    # Tall Man letters over the whole page, source notes included: safety.md asks for
+    # them wherever a drug name is printed, not only where the code thought to.
+    return tall_man(template.render(css=_css(), **document.context), document.context["tall_man"])
 
 
 def pdf(document) -> bytes:

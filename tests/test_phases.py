@@ -12,6 +12,7 @@ import json
 import pytest
 from pypdf import PdfReader
 
+import writing
 from conftest import EXAMPLES
 from dosing.cli import PHASES, main
 
@@ -209,6 +210,13 @@ def test_every_phase_prints(every_phase, phase):
         kind = "intrathecal" if pdf.name.endswith("_intrathecal.pdf") else "orders"
         for page in pages:
             assert ("INTRATHECAL" in page.upper()) == (kind == "intrathecal")
+            assert writing.vinca_and_intrathecal_apart(page)
+        assert writing.problems(" ".join(pages)) == []
+        text = " ".join(pages)
+        # The minibag label with every vinca order
+        for vinca in ("vinCRIStine", "vindesine"):
+            if f"{vinca} – intravenous" in text:
+                assert f"{vinca}: {writing.MINIBAG_LABEL}" in text
 
 
 def test_sheet_wording_for_blocks_and_maintenance(every_phase):
