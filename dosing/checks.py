@@ -18,6 +18,7 @@ def warnings(orders, administrations=None) -> list[str]:
         *_stale_measurement(orders),
         *_age_band_changes(given),
         *_rounding(given),
+        *(orders.anthracyclines.warnings if orders.anthracyclines and any(a.drug in ("daunorubicin", "doxorubicin") for a in given) else ()),
         *_unverified(orders, given),
     ]
 

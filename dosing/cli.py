@@ -184,7 +184,7 @@ def _resume(arguments) -> int:
 
     import attrs
 
-    from dosing import bags
+    from dosing import bags, second_check
     from dosing import patient as patients
     from dosing.errors import InputError, RegimenError
     from dosing.json_orders import bag_dict
@@ -224,6 +224,7 @@ def _resume(arguments) -> int:
         from dosing.output import safe_stem, write_new
 
         resumed = attrs.evolve(orders, bags=result.bags, warnings=tuple(said) + orders.warnings)
+        second_check.verify(resumed)
         stem = safe_stem(patient.id, phase.name, arguments.start) + f"_resume-{arguments.restart:%Y-%m-%dT%H%M}"
         make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
         files = {f"{stem}_{d.kind}.{arguments.format}": make(d) for d in documents(resumed) if d.kind in ("infusion", "preparation")}

@@ -29,6 +29,7 @@ def as_dict(orders) -> dict:
         "draft": any(a.provenance == "?" for a in orders.administrations),
         "administrations": [_administration(a) for a in orders.administrations],
         **({"bags": [bag_dict(b) for b in orders.bags]} if orders.bags else {}),
+        **({"anthracyclines": _anthracyclines(orders.anthracyclines)} if orders.anthracyclines else {}),
         "warnings": list(orders.warnings),
     }
 
@@ -86,3 +87,9 @@ def bag_dict(bag) -> dict:
             "delivers_mcg": round(bag.delivered.m_as("mcg"), 3),
         },
     }
+
+
+def _anthracyclines(cumulative) -> dict:
+    def total(t):
+        return {"mg_per_m2": round(t.mg_per_m2, 2), "mg_per_kg": round(t.mg_per_kg, 3), "doxorubicin_equivalent_mg_per_m2": round(t.doxorubicin_equivalent, 2)}
+    return {"before": total(cumulative.before), "this_phase": total(cumulative.this_phase), "after": total(cumulative.after)}

@@ -146,6 +146,7 @@ def _context(orders, administrations, produced, title) -> dict:
             "infusion_what": "the first bag goes up" if orders.bags else "high-dose methotrexate starts",
         },
         "override": orders.override,
+        "anthracyclines": _anthracycline_rows(orders, administrations),
         "body": {
             "weight": _measure(measurement.weight, "kg"),
             "length": _measure(measurement.length, "cm"),
@@ -161,6 +162,18 @@ def _context(orders, administrations, produced, title) -> dict:
         "tags": TAG_MEANING,
         "tall_man": {name: drug.print_name for name, drug in orders.protocol.drugs.items()},
     }
+
+
+def _anthracycline_rows(orders, administrations) -> list[dict] | None:
+    """Before, this phase, after: on every document that orders DAUNOrubicin or DOXOrubicin."""
+    if orders.anthracyclines is None or not any(a.drug in ("daunorubicin", "doxorubicin") for a in administrations):
+        return None
+    c = orders.anthracyclines
+
+    def row(label, t):
+        return {"label": label, "mg_per_m2": f"{number(round(t.mg_per_m2, 1))} mg/m²", "mg_per_kg": f"{number(round(t.mg_per_kg, 2))} mg/kg",
+                "equivalent": f"{number(round(t.doxorubicin_equivalent, 1))} mg/m²"}
+    return [row("Before this phase", c.before), row("This phase", c.this_phase), row("After this phase", c.after)]
 
 
 def _window(orders) -> str | None:

@@ -61,6 +61,15 @@ class Remission:
 
 
 @attrs.frozen
+class AnthracyclineDose:
+    """An anthracycline dose already given, for the cumulative totals (reference.md §10)."""
+
+    date: date
+    drug: str  #: "daunorubicin" or "doxorubicin"
+    amount: object  #: pint mass
+
+
+@attrs.frozen
 class Patient:
     id: str
     name: str
@@ -73,6 +82,7 @@ class Patient:
     measurements: tuple[Measurement, ...]
     mrd: tuple[MRDResult, ...] = ()
     remission: tuple[Remission, ...] = ()
+    anthracyclines: tuple[AnthracyclineDose, ...] = ()
 
     def measurement_on(self, day: date) -> Measurement:
         """The newest measurement on or before `day` (the one a phase uses)."""
@@ -97,6 +107,7 @@ _ARRAYS = {
     "measurements": ("date", "weight", "length"),
     "mrd": ("timepoint", "value", "result", "method"),
     "remission": ("timepoint", "in_remission"),
+    "anthracyclines": ("date", "drug", "amount"),
 }
 _CHOICES = {
     "sex": ("female", "male"),
@@ -104,6 +115,7 @@ _CHOICES = {
     "cns": ("CNS1", "CNS2", "CNS3"),
     "timepoint": ("day36", "after_HR1"),
     "method": ("flow", "PCR"),
+    "drug": ("daunorubicin", "doxorubicin"),
 }
 
 
@@ -154,7 +166,8 @@ def from_dict(data: dict) -> Patient:
     measurements = tuple(_measurement(entry, f"measurements[{i}]", birth) for i, entry in _array(data, "measurements", required=True))
     mrd = tuple(_mrd(entry, f"mrd[{i}]") for i, entry in _array(data, "mrd"))
     remission = tuple(_remission(entry, f"remission[{i}]") for i, entry in _array(data, "remission"))
-    return Patient(**fields, measurements=measurements, mrd=mrd, remission=remission)
+    given = tuple(_anthracycline(entry, f"anthracyclines[{i}]", birth) for i, entry in _array(data, "anthracyclines"))
+    return Patient(**fields, measurements=measurements, mrd=mrd, remission=remission, anthracyclines=given)
 
 
 def _known_keys(where: str, table: dict, known) -> None:
@@ -279,6 +292,17 @@ def _mrd(entry: dict, where: str) -> MRDResult:
     if str(quantity.units) != "percent" or not 0 <= quantity.magnitude <= 100:
         raise InputError(f"{where}.value", f"{value!r} is not a percentage from 0 to 100", 'write value = "0.04 %"')
     return MRDResult(timepoint=timepoint, method=method, value=quantity)
+
+
+def _anthracycline(entry: dict, where: str, birth: date) -> AnthracyclineDose:
+    when = _date(entry, "date", where)
+    if when < birth:
+        raise InputError(f"{where}.date", f"{when} is before the birth date {birth}", "check the date the dose was given")
+    drug = _choice(entry, "drug", where)
+    amount = _quantity(entry, "amount", where, "[mass]", "6.6 mg")
+    if amount.m_as("mg") > 500:
+        raise InputError(f"{where}.amount", f"{amount:~P} is not an infant's single anthracycline dose", 'check the number and its unit, e.g. amount = "6.6 mg"')
+    return AnthracyclineDose(date=when, drug=drug, amount=amount)
 
 
 def _remission(entry: dict, where: str) -> Remission:

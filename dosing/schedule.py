@@ -14,6 +14,8 @@ from dosing import dose as arithmetic
 from dosing.body import age_in_months, bsa
 from dosing.errors import InputError
 from dosing.patient import Measurement, Patient
+from dosing.anthracyclines import cumulative
+from dosing import second_check
 from dosing.checks import warnings
 from dosing.regimen import AgeBand, Order, Phase, Protocol, Value, weakest
 from dosing.units import Q, basis_kind
@@ -82,6 +84,7 @@ class PhaseOrders:
     override: str | None = None  #: a clinician's reason for ordering off the pathway
     bags: tuple = ()  #: continuous infusions, bag by bag (dosing.bags.Bag)
     product: object = None  #: the product settings the bags are made from
+    anthracyclines: object = None  #: dosing.anthracyclines.Cumulative, where the phase gives one
     warnings: tuple[str, ...] = ()
 
     @property
@@ -157,11 +160,14 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
         infusion_start=clock["infusion start"] if uses_infusion else None, window=window, override=override,
         bags=bag_plan, product=product,
     )
+    orders = attrs.evolve(orders, anthracyclines=cumulative(orders))
     found = warnings(orders)
     if uses_infusion and infusion_start is None:
         found.insert(0, "The infusion start time was not given: 08:00 is assumed, and every time that follows from it "
                         "(rescue, mesna, bag changes) moves with the real start. Give --infusion-start HH:MM.")
-    return attrs.evolve(orders, warnings=tuple(found))
+    orders = attrs.evolve(orders, warnings=tuple(found))
+    second_check.verify(orders)  # the independent calculation; a disagreement refuses the sheet
+    return orders
 
 
 def _last_day(patient: Patient, phase: Phase, start: date) -> int:
