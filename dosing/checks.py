@@ -6,7 +6,7 @@ patient file, the regimen data, the dose engine); what is here never stops a
 sheet.
 """
 
-from dosing import bounds
+from dosing import bounds, growth
 from dosing.formatting import band_text
 from dosing.regimen import TAG_MEANING
 
@@ -16,6 +16,7 @@ def warnings(orders, administrations=None) -> list[str]:
     given = orders.administrations if administrations is None else administrations
     return [
         *_stale_measurement(orders),
+        *growth.warnings(orders.patient, orders.measurement),
         *_age_band_changes(given),
         *_rounding(given),
         *(orders.anthracyclines.warnings if orders.anthracyclines and any(a.drug in ("daunorubicin", "doxorubicin") for a in given) else ()),

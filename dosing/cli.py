@@ -82,6 +82,14 @@ def parser() -> argparse.ArgumentParser:
                        help="blinatumomab: hours each bag runs, 24, 48, 72 or 96 (168 only from 22 kg); default 24")
     sheet.add_argument("--override-pathway", type=_reason, metavar="REASON",
                        help="order a phase the patient's results do not lead to; the reason is printed on every page")
+    sheet.add_argument("--reissue", type=_reason, metavar="REASON",
+                       help="issue a new version even though nothing has changed (a lost or damaged sheet); the reason is recorded")
+
+    verify = commands.add_parser("verify", help="recompute an issued sheet from the inputs recorded for it",
+                                 description="Find SHEET in the issue log beside it, recompute its orders from the recorded inputs, "
+                                             "and say whether every dose still matches.")
+    verify.add_argument("sheet_file", type=Path, metavar="SHEET", help="an issued sheet (PDF or HTML)")
+    verify.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder")
 
     resume = commands.add_parser("blinatumomab-resume", help="the remaining blinatumomab bags after an interruption",
                                  description="Recompute the blinatumomab bags after an interruption: up to 7 days, continue to "
@@ -109,7 +117,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     arguments = parser().parse_args(argv)
     try:
-        command = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume}[arguments.command]
+        command = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify}[arguments.command]
         return command(arguments)
     except KeyboardInterrupt:
         return 130
@@ -223,7 +231,7 @@ def _resume(arguments) -> int:
         from dosing.order_sheet import documents
         from dosing.output import safe_stem, write_new
 
-        resumed = attrs.evolve(orders, bags=result.bags, warnings=tuple(said) + orders.warnings)
+        resumed = attrs.evolve(orders, bags=result.bags, notices=tuple(said) + orders.notices, warnings=tuple(said) + orders.warnings)
         second_check.verify(resumed)
         stem = safe_stem(patient.id, phase.name, arguments.start) + f"_resume-{arguments.restart:%Y-%m-%dT%H%M}"
         make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
@@ -280,7 +288,6 @@ def _one(path: Path, protocol, phase, arguments):
     from datetime import timedelta
 
     from dosing import patient as patients
-    from dosing.schedule import phase_orders
 
     patient = patients.load(path)
     _on_pathway(patient, phase.name, arguments.override_pathway)
@@ -289,21 +296,123 @@ def _one(path: Path, protocol, phase, arguments):
     if weeks or arguments.window_from:
         first = arguments.window_from or arguments.start
         window = (first, first + timedelta(weeks=weeks or 104) - timedelta(days=1))
-    orders = phase_orders(patient, protocol, phase, arguments.start, infusion_start=arguments.infusion_start,
-                          window=window, override=arguments.override_pathway, bag_hours=arguments.bag_hours)
-    if arguments.format == "json":
-        from dosing.json_orders import as_dict
+    options = _options(arguments, window)
+    orders = _compute(patient, protocol, phase, arguments.start, options)
+    from dosing import issue_log
+    from dosing.json_orders import as_dict
 
+    log = issue_log.IssueLog(arguments.out) if (arguments.out / issue_log.FILE_NAME).exists() or arguments.format != "json" else None
+    if log is not None:
+        orders = _weight_change(orders, log)
+    if arguments.format == "json":
         return as_dict(orders)
     from dosing import render
     from dosing.order_sheet import documents
-    from dosing.output import safe_stem, write_new
+    from dosing.output import AlreadyIssued, safe_stem, write_new
 
-    stem = safe_stem(orders.patient.id, phase.name, orders.start)
+    inputs = path.read_bytes()
+    regimens = issue_log.regimen_hash(protocol.directory.parent)
+    computed = as_dict(orders)
+    previous = log.latest(patient.id, phase.name, orders.start.isoformat())
+    version, replaces, changed = 1, None, []
+    if previous is not None:
+        changed = issue_log.changes(previous, inputs, regimens, options, computed)
+        if not changed and not arguments.reissue:
+            raise AlreadyIssued(
+                "output", f"already issued: version {previous.version} of this sheet ({previous.issued_at}) and nothing has changed; "
+                "an issued sheet is never overwritten", "keep the issued sheet; to issue a new version anyway give --reissue \"REASON\"")
+        version, replaces = previous.version + 1, previous.id
+        if arguments.reissue:
+            changed.append(f"re-issued: {arguments.reissue}")
+    issue = {"version": version, "replaces": f"version {previous.version}, issued {previous.issued_at}" if previous else None, "changes": changed}
+    stem = safe_stem(orders.patient.id, phase.name, orders.start) + (f"_v{version}" if version > 1 else "")
     make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
-    files = {f"{stem}_{d.kind}.{arguments.format}": make(d) for d in documents(orders)}
+    files = {f"{stem}_{d.kind}.{arguments.format}": make(d) for d in documents(orders, issue=issue)}
     for written in write_new(arguments.out, files):
         print(written)
+    log.record(patient_id=patient.id, phase=phase.name, start=orders.start.isoformat(), version=version, replaces=replaces,
+               changes="; ".join(changed), tool_version=__version__, inputs=inputs, regimen_sha256=regimens,
+               options=options, orders=computed, files=files)
     for warning in orders.warnings:
         print(f"warning: {path}: {warning}", file=sys.stderr)
     return str(path)
+
+
+def _options(arguments, window) -> dict:
+    """What shapes the orders besides the patient file and the regimen data (recorded, so verify can redo it)."""
+    return {
+        "format": arguments.format,
+        "infusion_start": arguments.infusion_start.strftime("%H:%M") if arguments.infusion_start else None,
+        "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
+        "override": arguments.override_pathway,
+        "bag_hours": arguments.bag_hours,
+    }
+
+
+def _compute(patient, protocol, phase, start, options):
+    from datetime import time
+
+    from dosing.schedule import phase_orders
+
+    window = tuple(date.fromisoformat(d) for d in options["window"]) if options["window"] else None
+    clock = time.fromisoformat(options["infusion_start"]) if options["infusion_start"] else None
+    return phase_orders(patient, protocol, phase, start, infusion_start=clock, window=window,
+                        override=options["override"], bag_hours=options["bag_hours"])
+
+
+def _weight_change(orders, log):
+    """safety.md: a weight 5 % or more from the last sheet issued for this patient is a warning."""
+    from dosing.schedule import with_notice
+
+    last = log.last_for_patient(orders.patient.id)
+    if last is None:
+        return orders
+    before, now = last.orders["weight_kg"], orders.measurement.weight.m_as("kg")
+    if abs(now - before) / before >= 0.05:
+        return with_notice(orders, f"Weight changed by {(now - before) / before:+.0%} since the last sheet issued for this patient "
+                                   f"({before:g} kg, {last.phase}, issued {last.issued_at[:10]}): check the weight and the doses.")
+    return orders
+
+
+def _verify(arguments) -> int:
+    import tomllib
+
+    from dosing import issue_log
+    from dosing import patient as patients
+    from dosing.errors import InputError, RegimenError
+    from dosing.json_orders import as_dict
+    from dosing.regimen import load_phase, load_protocol
+
+    sheet = arguments.sheet_file
+    try:
+        content = sheet.read_bytes()
+    except OSError as exc:
+        print(f"dosing: refused: {sheet}: cannot be read ({exc.strerror})", file=sys.stderr)
+        return EXIT_REFUSED
+    if not (sheet.parent / issue_log.FILE_NAME).exists():
+        print(f"dosing: refused: {sheet}: no issue log ({issue_log.FILE_NAME}) beside it; verify a sheet in the folder it was issued to", file=sys.stderr)
+        return EXIT_REFUSED
+    log = issue_log.IssueLog(sheet.parent)
+    issue = log.by_file(sheet.name, issue_log.sha256(content))
+    if issue is None:
+        print(f"dosing: refused: {sheet}: not in the issue log as written: the file was changed after it was issued, or was not issued here", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"{sheet.name}: version {issue.version} of {issue.phase} for {issue.patient_id}, day 1 {issue.start}, issued {issue.issued_at} by dosing {issue.tool_version}")
+    try:
+        protocol = load_protocol(arguments.regimens)
+        patient = patients.from_dict(tomllib.loads(issue.inputs.decode("utf-8")))
+        orders = _compute(patient, protocol, load_phase(protocol, issue.phase), date.fromisoformat(issue.start), issue.options)
+    except (InputError, RegimenError) as exc:
+        print(f"dosing: refused: the recorded inputs no longer give a sheet: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    now = issue_log.regimen_hash(protocol.directory.parent)
+    print("regimen data: " + ("unchanged since the sheet was issued" if now == issue.regimen_sha256 else "CHANGED since the sheet was issued"))
+    differences = [c for c in issue_log.changes(issue, issue.inputs, now, issue.options, as_dict(orders)) if "dose" in c]
+    if differences:
+        from dosing.formatting import tall_man
+
+        names = {name: drug.print_name for name, drug in protocol.drugs.items()}
+        print("DOSES DIFFER from the issued sheet: " + tall_man("; ".join(differences), names))
+        return EXIT_REFUSED
+    print(f"every dose still matches ({len(orders.administrations)} administrations recomputed from the recorded patient file)")
+    return EXIT_OK

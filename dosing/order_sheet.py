@@ -36,9 +36,13 @@ class Document:
     context: dict
 
 
-def documents(orders, produced: datetime | None = None) -> list[Document]:
-    """The documents a phase prints: systemic orders, and INTRATHECAL orders if any."""
+def documents(orders, produced: datetime | None = None, issue: dict | None = None) -> list[Document]:
+    """The documents a phase prints: systemic orders, and INTRATHECAL orders if any.
+
+    `issue` is the version being issued: {"version", "replaces", "changes"}.
+    """
     produced = produced or datetime.now()
+    issue = issue or {"version": 1, "replaces": None, "changes": []}
     systemic = [a for a in orders.administrations if a.route != "INTRATHECAL"]
     spinal = [a for a in orders.administrations if a.route == "INTRATHECAL"]
     found = []
@@ -54,6 +58,8 @@ def documents(orders, produced: datetime | None = None) -> list[Document]:
             context = _context(orders, systemic, produced, title)
             context.update(_bag_context(orders))
             found.append(Document(kind, title, template, context))
+    for document in found:
+        document.context["issue"] = issue
     return found
 
 
@@ -154,7 +160,7 @@ def _context(orders, administrations, produced, title) -> dict:
             "bsa": f"{number(round(orders.bsa.m_as('m**2'), 3))} m²",
             "formula": BSA_FORMULAS[orders.bsa_formula][1],
         },
-        "warnings": warnings(orders, administrations),
+        "warnings": list(orders.notices) + warnings(orders, administrations),
         "orders": _order_blocks(orders, administrations),
         "days": _day_by_day(orders, administrations),
         "banner": values,

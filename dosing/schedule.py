@@ -85,7 +85,8 @@ class PhaseOrders:
     bags: tuple = ()  #: continuous infusions, bag by bag (dosing.bags.Bag)
     product: object = None  #: the product settings the bags are made from
     anthracyclines: object = None  #: dosing.anthracyclines.Cumulative, where the phase gives one
-    warnings: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()  #: warnings about the whole phase, printed on every document
+    warnings: tuple[str, ...] = ()  #: every warning: the notices and the per-order checks
 
     @property
     def end(self) -> date:
@@ -161,13 +162,17 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
         bags=bag_plan, product=product,
     )
     orders = attrs.evolve(orders, anthracyclines=cumulative(orders))
-    found = warnings(orders)
     if uses_infusion and infusion_start is None:
-        found.insert(0, "The infusion start time was not given: 08:00 is assumed, and every time that follows from it "
-                        "(rescue, mesna, bag changes) moves with the real start. Give --infusion-start HH:MM.")
-    orders = attrs.evolve(orders, warnings=tuple(found))
+        orders = with_notice(orders, "The infusion start time was not given: 08:00 is assumed, and every time that follows "
+                                     "from it (rescue, mesna, bag changes) moves with the real start. Give --infusion-start HH:MM.")
+    orders = attrs.evolve(orders, warnings=orders.notices + tuple(warnings(orders)))
     second_check.verify(orders)  # the independent calculation; a disagreement refuses the sheet
     return orders
+
+
+def with_notice(orders: PhaseOrders, notice: str) -> PhaseOrders:
+    """A warning about the whole phase, first on every document and in the JSON."""
+    return attrs.evolve(orders, notices=(notice,) + orders.notices, warnings=(notice,) + orders.warnings)
 
 
 def _last_day(patient: Patient, phase: Phase, start: date) -> int:

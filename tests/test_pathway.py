@@ -131,7 +131,7 @@ def test_override_is_printed_on_every_page_and_in_json(run, patient_file, tmp_pa
     assert status == 0 and json.loads(out)["override"] == reason
     status, _, _ = run("sheet", path, "--phase", "HR1", "--start", "2026-06-10", "--out", tmp_path / "out", "--override-pathway", reason)
     from pypdf import PdfReader
-    for pdf in (tmp_path / "out").iterdir():
+    for pdf in (tmp_path / "out").glob("*.pdf"):
         for page in PdfReader(pdf).pages:
             text = " ".join(page.extract_text().split())
             assert "PATHWAY OVERRIDE" in text and reason.upper() in text

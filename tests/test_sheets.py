@@ -36,9 +36,10 @@ EXAMPLE_IDS = ["MRN-100001", "MRN-100002", "MRN-100003", "MRN-100004", "MRN-1000
 
 
 def test_one_order_sheet_and_one_intrathecal_sheet_per_infant(sheets):
-    names = sorted(p.name for p in sheets.iterdir())
+    names = sorted(p.name for p in sheets.glob("*.pdf"))
     assert names == sorted(f"{i}_induction_{START}_{kind}.pdf" for i in EXAMPLE_IDS for kind in ("orders", "intrathecal"))
-    for path in sheets.iterdir():
+    assert (sheets / "issue-log.sqlite").exists()
+    for path in sheets.glob("*.pdf"):
         assert path.read_bytes().startswith(b"%PDF")
         # A4 portrait: 595 × 842 points
         box = PdfReader(path).pages[0].mediabox
@@ -115,14 +116,14 @@ def test_never_overwrites_an_issued_sheet(sheets, capsys):
     assert status == 3
     assert "already issued" in capsys.readouterr().err
     assert path.read_bytes() == before
-    assert not [p for p in sheets.iterdir() if p.name.startswith(".partial")]
+    assert not list(sheets.glob(".partial*"))
 
 
 def test_html_escapes_and_file_names_cannot_escape(tmp_path, patient_file, capsys):
     hostile = patient_file(patient={"id": "../../etc/passwd", "name": "<script>alert(1)</script> <img src=file:///etc/passwd>"})
     out = tmp_path / "out"
     assert main(["sheet", str(hostile), "--phase", "induction", "--start", "2026-05-05", "--out", str(out), "--format", "html"]) == 0
-    written = sorted(out.iterdir())
+    written = sorted(out.glob("*.html"))
     assert [p.name for p in written] == ["etc_passwd_induction_2026-05-05_intrathecal.html", "etc_passwd_induction_2026-05-05_orders.html"]
     html = written[1].read_text()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -1,0 +1,94 @@
+"""Weight and length against the WHO Child Growth Standard (reference.md, safety.md).
+
+A measurement below the 0.1st or above the 99.9th centile for the infant's
+age and sex is a warning that prints the centile: either a very unusual
+infant or a measurement to repeat before a dose is built on it.
+
+The WHO LMS tables come from rcpchgrowth (the Royal College of Paediatrics
+and Child Health's library), read from its data files directly: importing
+rcpchgrowth would load SciPy, about a second, on every sheet. The z-score is
+the WHO LMS formula with the WHO adjustment beyond ±3 SD, as rcpchgrowth
+computes it; tests compare the two.
+"""
+
+import importlib.util
+import json
+import math
+from functools import cache
+from pathlib import Path
+
+# safety.md: the centiles that make a measurement implausible enough to warn.
+LOW_CENTILE = 0.1
+HIGH_CENTILE = 99.9
+# The WHO standard tables rcpchgrowth ships: daily from birth to 2 years (infants,
+# recumbent length) and from 2 to 5 years (children).
+DAYS_PER_YEAR = 365.25
+
+
+@cache
+def _tables(name: str):
+    spec = importlib.util.find_spec("rcpchgrowth")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / "data_tables" / "who" / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))["measurement"]
+
+
+def _lms(kind: str, sex: str, days: int):
+    name = "who_infants" if days < 731 else "who_children"
+    tables = _tables(name)
+    if tables is None:
+        return None
+    rows = tables[kind][sex]
+    age = days / DAYS_PER_YEAR
+    if not rows[0]["decimal_age"] - 0.002 <= age <= rows[-1]["decimal_age"] + 0.002:
+        return None
+    row = min(rows, key=lambda r: abs(r["decimal_age"] - age))
+    return row["L"], row["M"], row["S"]
+
+
+def z_score(kind: str, sex: str, days: int, value: float) -> float | None:
+    """WHO z-score of a weight (kg) or length (cm) at an age in days; None outside 0 to 5 years."""
+    lms = _lms(kind, sex, days)
+    if lms is None:
+        return None
+    l, m, s = lms
+
+    def at(z):  # the measurement at a z-score
+        return m * (1 + l * s * z) ** (1 / l) if l else m * math.exp(s * z)
+
+    z = ((value / m) ** l - 1) / (l * s) if l else math.log(value / m) / s
+    # WHO: beyond ±3 SD the distance is measured in units of the 2-to-3 SD gap.
+    if z > 3:
+        z = 3 + (value - at(3)) / (at(3) - at(2))
+    elif z < -3:
+        z = -3 + (value - at(-3)) / (at(-2) - at(-3))
+    return z
+
+
+def centile(z: float) -> float:
+    return 50 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def _ordinal(value: float) -> str:
+    text = f"{value:.2g}" if value < 1 else f"{value:.1f}" if value > 99 else f"{value:.0f}"
+    return text
+
+
+def warnings(patient, measurement) -> list[str]:
+    """A warning for a weight or length beyond the 0.1st or 99.9th WHO centile."""
+    days = (measurement.date - patient.birth_date).days
+    found = []
+    for kind, label, quantity, unit in (("weight", "Weight", measurement.weight, "kg"), ("height", "Length", measurement.length, "cm")):
+        z = z_score(kind, patient.sex, days, quantity.m_as(unit))
+        if z is None:
+            continue
+        where = centile(z)
+        if where < LOW_CENTILE or where > HIGH_CENTILE:
+            side = "below the 0.1st" if where < LOW_CENTILE else "above the 99.9th"
+            found.append(
+                f"{label} {quantity.m_as(unit):.4g} {unit} on {measurement.date:%d %b %Y} is at the {_ordinal(where)} centile "
+                f"(z {z:+.1f}) for a {'girl' if patient.sex == 'female' else 'boy'} of {days} days: {side} centile of the "
+                "WHO growth standard. Check the measurement before the doses are given."
+            )
+    return found
