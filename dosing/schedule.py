@@ -257,6 +257,14 @@ def _finish(order, day, on, age, *, uncapped, times_per_day, rounding, values, *
     if capped:
         values = values + (order.cap,)
     final = arithmetic.round_half_up(calculated, rounding) if rounding is not None else calculated
+    if capped and final > calculated:
+        # safety.md: a dose above its cap is a hard stop. Rounding up a capped dose can pass the
+        # cap when the cap is not a whole number of rounding steps.
+        raise InputError(
+            f"{order.drug.name} day {day}",
+            f"the capped dose {calculated:~P} rounds up to {final:~P}, above the cap",
+            "set a cap that is a whole number of rounding steps in the regimen data",
+        )
     if not final.magnitude > 0:
         raise InputError(
             f"{order.drug.name} day {day}",
