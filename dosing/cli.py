@@ -39,6 +39,18 @@ def _weeks(text: str) -> int:
     return int(text)
 
 
+DOCUMENTS = {"orders": "orders", "intrathecal": "intrathecal", "calendar": "calendar", "record": "administration-record",
+             "infusion": "infusion", "preparation": "preparation"}
+
+
+def _documents(text: str) -> frozenset:
+    asked = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = asked - set(DOCUMENTS)
+    if unknown or not asked:
+        raise argparse.ArgumentTypeError(f"unknown document {', '.join(sorted(unknown)) or '(none)'}; choose from {', '.join(DOCUMENTS)}")
+    return frozenset(DOCUMENTS[name] for name in asked)
+
+
 def _reason(text: str) -> str:
     if len(text.strip()) < 10:
         raise argparse.ArgumentTypeError("give the clinical reason in words (at least 10 characters); it is printed on every page")
@@ -78,6 +90,9 @@ def parser() -> argparse.ArgumentParser:
                        help="clock time on day 1 when the high-dose methotrexate infusion starts (HR1, HR2); rescue times follow it")
     sheet.add_argument("--weeks", type=_weeks, metavar="N", help="print N weeks of the phase (maintenance: default 8)")
     sheet.add_argument("--from", dest="window_from", type=_date, metavar="DATE", help="first date of the weeks printed (default: --start)")
+    sheet.add_argument("--documents", type=_documents, metavar="LIST",
+                       help="which documents to write, comma-separated: orders, intrathecal, calendar, record, infusion, "
+                            "preparation (default: all the phase has)")
     sheet.add_argument("--bag-hours", type=int, default=24, metavar="HOURS",
                        help="blinatumomab: hours each bag runs, 24, 48, 72 or 96 (168 only from 22 kg); default 24")
     sheet.add_argument("--override-pathway", type=_reason, metavar="REASON",
@@ -308,6 +323,7 @@ def _one(path: Path, protocol, phase, arguments):
         return as_dict(orders)
     from dosing import render
     from dosing.order_sheet import documents
+    from dosing.errors import InputError
     from dosing.output import AlreadyIssued, safe_stem, write_new
 
     inputs = path.read_bytes()
@@ -327,7 +343,10 @@ def _one(path: Path, protocol, phase, arguments):
     issue = {"version": version, "replaces": f"version {previous.version}, issued {previous.issued_at}" if previous else None, "changes": changed}
     stem = safe_stem(orders.patient.id, phase.name, orders.start) + (f"_v{version}" if version > 1 else "")
     make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
-    files = {f"{stem}_{d.kind}.{arguments.format}": make(d) for d in documents(orders, issue=issue)}
+    chosen = [d for d in documents(orders, issue=issue) if arguments.documents is None or d.kind in arguments.documents]
+    if not chosen:
+        raise InputError("--documents", f"{phase.title} has none of the documents asked for", "choose documents this phase has")
+    files = {f"{stem}_{d.kind}.{arguments.format}": make(d) for d in chosen}
     for written in write_new(arguments.out, files):
         print(written)
     log.record(patient_id=patient.id, phase=phase.name, start=orders.start.isoformat(), version=version, replaces=replaces,

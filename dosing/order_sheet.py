@@ -58,6 +58,19 @@ def documents(orders, produced: datetime | None = None, issue: dict | None = Non
             context = _context(orders, systemic, produced, title)
             context.update(_bag_context(orders))
             found.append(Document(kind, title, template, context))
+    from dosing import nursing
+
+    every = systemic + spinal
+    context = _context(orders, every, produced, "Phase calendar")
+    context["calendar"] = nursing.calendar(orders)
+    found.append(Document("calendar", "Phase calendar", "calendar.html", context))
+    # The record keeps INTRATHECAL apart like the order sheets: its first pages carry the
+    # systemic warnings and values, its INTRATHECAL pages their own.
+    context = _context(orders, systemic or every, produced, "Bedside administration record")
+    context["record"] = nursing.record(orders)
+    context["spinal_warnings"] = warnings(orders, spinal) if spinal and systemic else []
+    context["spinal_banner"] = _values(orders, spinal) if spinal and systemic else []
+    found.append(Document("administration-record", "Bedside administration record", "record.html", context))
     for document in found:
         document.context["issue"] = issue
     return found

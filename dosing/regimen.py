@@ -171,6 +171,7 @@ class Phase:
     ends: Value | None = None  #: "104 weeks after diagnosis": the phase stops then
     next_after_days: Value | None = None  #: the next phase starts this many days after day 1, at the earliest
     titrated: bool = False  #: doses are titrated to counts (maintenance)
+    start_criteria: Value | None = None  #: what must be true before day 1 (printed on the calendar)
 
     def last_date(self, diagnosis: date) -> date | None:
         """The last day of a phase that ends "N weeks after diagnosis" (the day before that date)."""
@@ -326,7 +327,7 @@ def _load_phase(root: Path, protocol_name: str, name: str) -> Phase:
     _keys(source, data, ("phase", "order"), None, "the file")
     head_line = source.header_line("[phase]")
     head = _table(source, data, "phase", None)
-    _keys(source, head, ("name", "title", "length_days", "tests", "ends", "next_after_days", "titrated", "orders_from"), head_line, "[phase]")
+    _keys(source, head, ("name", "title", "length_days", "tests", "ends", "next_after_days", "titrated", "orders_from", "start_criteria"), head_line, "[phase]")
     if head.get("name") != name:
         raise source.error(source.key_line("name", head_line), f"phase name must be {name!r}, as the file is named")
     length = _tagged(source, head, "length_days", head_line, "phase length")
@@ -342,6 +343,8 @@ def _load_phase(root: Path, protocol_name: str, name: str) -> Phase:
         extra["next_after_days"] = _tagged(source, head, "next_after_days", head_line, "interval to the next phase")
         if not isinstance(extra["next_after_days"].value, int) or isinstance(extra["next_after_days"].value, bool) or extra["next_after_days"].value < 1:
             raise source.error(source.key_line("next_after_days", head_line), "next_after_days must be a whole number of days")
+    if "start_criteria" in head:
+        extra["start_criteria"] = _tagged(source, head, "start_criteria", head_line, "start criteria")
     if "titrated" in head:
         if not isinstance(head["titrated"], bool):
             raise source.error(source.key_line("titrated", head_line), "titrated must be true or false")
@@ -349,7 +352,7 @@ def _load_phase(root: Path, protocol_name: str, name: str) -> Phase:
     if "orders_from" in head:
         # Consolidations 2 and 3 repeat consolidation 1: one copy of the orders, so they cannot drift apart.
         other = head["orders_from"]
-        if other not in protocol.phases or other == name or "order" in data:
+        if not isinstance(other, str) or other not in protocol.phases or other == name or "order" in data:
             raise source.error(source.key_line("orders_from", head_line), "orders_from names another phase of the protocol, and the file then has no [[order]] of its own")
         source_of_orders = _Source(protocol.directory / f"{other}.toml")
         if "orders_from" in source_of_orders.data.get("phase", {}):
@@ -388,11 +391,11 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
         raise source.error(line, "each [[order]] must be a table")
     _keys(source, raw, _ORDER_KEYS, line, "an order")
     drug_name = raw.get("drug")
-    if drug_name not in protocol.drugs:
+    if not isinstance(drug_name, str) or drug_name not in protocol.drugs:
         raise source.error(source.key_line("drug", line), f"unknown drug {drug_name!r}; known drugs: {', '.join(protocol.drugs)}")
     drug = protocol.drugs[drug_name]
     route = raw.get("route")
-    if route not in ROUTES:
+    if not isinstance(route, str) or route not in ROUTES:
         raise source.error(source.key_line("route", line), f"unknown route {route!r}; use one of {', '.join(ROUTES)}")
     if route == "INTRATHECAL" and drug.drug_class not in INTRATHECAL_CLASSES:
         raise source.error(source.key_line("route", line), f"{drug.name} must never be given INTRATHECAL; only methotrexate, cytarabine and corticosteroids may")
@@ -430,7 +433,7 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
     if isinstance(dose, dict) and "age_table" in dose:
         if set(dose) != {"age_table"}:
             raise source.error(at("dose"), "a dose from an age table names only the table: dose = { age_table = \"...\" }")
-        table = protocol.age_tables.get(dose["age_table"])
+        table = protocol.age_tables.get(dose["age_table"]) if isinstance(dose["age_table"], str) else None
         if table is None:
             raise source.error(at("dose"), f"no age table {dose['age_table']!r} in protocol.toml; it has {', '.join(protocol.age_tables)}")
         bands, value = table
@@ -438,7 +441,8 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
             if drug_unit(band.dose) != drug.unit:
                 raise source.error(at("dose"), f"{drug.name} is ordered in {drug.unit}, the age table gives {band.text}")
         fields.update(age_bands=bands, age_value=value)
-        if "taper" in raw or "divided" in dose or raw.get("infant_fraction", {}).get("value") is True:
+        fraction = raw.get("infant_fraction")
+        if "taper" in raw or "divided" in dose or (isinstance(fraction, dict) and fraction.get("value") is True):
             raise source.error(at("dose"), "an age-table dose is fixed: no taper, divided doses or infant fraction")
     else:
         if route == "INTRATHECAL":
@@ -516,7 +520,7 @@ def _timing(source: _Source, raw: dict, line, earlier) -> tuple[Timing | None, t
             isinstance(h, (int, float)) and not isinstance(h, bool) and 0 <= h <= 240 for h in after["hours"]
         ):
             raise source.error(at("after"), 'after is { drug = "methotrexate", route = "IV", hours = [42, 48, 54] }')
-        anchor = next((o for o in earlier if (o.drug.name, o.route) == (after["drug"], after["route"])), None)
+        anchor = next((o for o in earlier if (o.drug.name, o.route) == (after["drug"], after["route"])), None)  # == only: no hashing of file values
         if anchor is None or anchor.timing is None or (anchor.timing.first_dose_at is None and anchor.timing.after is None):
             raise source.error(at("after"), f"{after['drug']} {after['route']} must be ordered earlier in the file, with first_dose_at")
         if first is not None or "schedule" in raw:

@@ -141,7 +141,7 @@ def test_resume_refuses_times_out_of_order(run):
 
 def test_nurse_and_pharmacy_documents(run, tmp_path):
     status, out, err = run("sheet", SMALL, "--phase", "blinatumomab", "--start", "2026-07-06", "--infusion-start", "10:00",
-                           "--out", tmp_path, *OVERRIDE)
+                           "--out", tmp_path, "--documents", "orders,infusion,preparation", *OVERRIDE)
     assert status == 0, err
     names = sorted(p.name.rsplit("_", 1)[1] for p in tmp_path.glob("*.pdf"))
     assert names == ["infusion.pdf", "orders.pdf", "preparation.pdf"]

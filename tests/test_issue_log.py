@@ -9,7 +9,7 @@ from conftest import EXAMPLES, ROOT
 from dosing.issue_log import regimen_hash, sha256
 
 PATIENT = EXAMPLES / "standard-risk.toml"
-ARGS = ["--phase", "induction", "--start", "2026-06-01"]
+ARGS = ["--phase", "induction", "--start", "2026-06-01", "--documents", "orders,intrathecal"]
 
 
 def issue(run, out, patient=PATIENT, *extra):

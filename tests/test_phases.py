@@ -200,17 +200,22 @@ def test_every_phase_prints(every_phase, phase):
     pdfs = sorted(every_phase.glob(f"MRN-100001_{phase}_2026-07-10_*.pdf"))
     # Re-induction and blinatumomab have no lumbar puncture; every other phase has one.
     spinal = phase not in ("reinduction_1", "reinduction_2", "blinatumomab")
-    expected = ["intrathecal.pdf", "orders.pdf"] if spinal else ["orders.pdf"]
+    expected = {"orders.pdf", "calendar.pdf", "administration-record.pdf"} | ({"intrathecal.pdf"} if spinal else set())
     if phase == "blinatumomab":  # the nurse's bag schedule and the pharmacy worksheet
-        expected = ["infusion.pdf", "orders.pdf", "preparation.pdf"]
-    assert [p.name.rsplit("_", 1)[1] for p in pdfs] == expected
+        expected |= {"infusion.pdf", "preparation.pdf"}
+    assert {p.name.rsplit("_", 1)[1] for p in pdfs} == expected
     for pdf in pdfs:
         pages = [" ".join(p.extract_text().split()) for p in PdfReader(pdf).pages]
         assert all("Petrov, Mikhail" in p and "MRN-100001" in p for p in pages)
-        kind = "intrathecal" if pdf.name.endswith("_intrathecal.pdf") else "orders"
+        kind = pdf.name.rsplit("_", 1)[1]
         for page in pages:
-            assert ("INTRATHECAL" in page.upper()) == (kind == "intrathecal")
-            assert writing.vinca_and_intrathecal_apart(page)
+            if kind in ("orders.pdf", "infusion.pdf", "preparation.pdf"):
+                assert "INTRATHECAL" not in page.upper()
+            if kind == "intrathecal.pdf":
+                assert "INTRATHECAL" in page
+            # The calendar is a schedule, not an order: it shows every administration, INTRATHECAL boxed apart.
+            if kind != "calendar.pdf":
+                assert writing.vinca_and_intrathecal_apart(page)
         assert writing.problems(" ".join(pages)) == []
         text = " ".join(pages)
         # The minibag label with every vinca order

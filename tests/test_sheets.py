@@ -19,7 +19,8 @@ START = "2026-06-01"
 @pytest.fixture(scope="module")
 def sheets(tmp_path_factory):
     out = tmp_path_factory.mktemp("sheets")
-    assert main(["sheet", *map(str, sorted(EXAMPLES.glob("*.toml"))), "--phase", "induction", "--start", START, "--out", str(out)]) == 0
+    assert main(["sheet", *map(str, sorted(EXAMPLES.glob("*.toml"))), "--phase", "induction", "--start", START, "--out", str(out),
+                 "--documents", "orders,intrathecal"]) == 0
     return out
 
 
@@ -112,7 +113,8 @@ def test_ismp_writing(sheets, patient_id, kind):
 def test_never_overwrites_an_issued_sheet(sheets, capsys):
     path = sheets / f"MRN-100001_induction_{START}_orders.pdf"
     before = path.read_bytes()
-    status = main(["sheet", str(EXAMPLES / "standard-risk.toml"), "--phase", "induction", "--start", START, "--out", str(sheets)])
+    status = main(["sheet", str(EXAMPLES / "standard-risk.toml"), "--phase", "induction", "--start", START, "--out", str(sheets),
+                   "--documents", "orders,intrathecal"])
     assert status == 3
     assert "already issued" in capsys.readouterr().err
     assert path.read_bytes() == before
@@ -122,7 +124,8 @@ def test_never_overwrites_an_issued_sheet(sheets, capsys):
 def test_html_escapes_and_file_names_cannot_escape(tmp_path, patient_file, capsys):
     hostile = patient_file(patient={"id": "../../etc/passwd", "name": "<script>alert(1)</script> <img src=file:///etc/passwd>"})
     out = tmp_path / "out"
-    assert main(["sheet", str(hostile), "--phase", "induction", "--start", "2026-05-05", "--out", str(out), "--format", "html"]) == 0
+    assert main(["sheet", str(hostile), "--phase", "induction", "--start", "2026-05-05", "--out", str(out), "--format", "html",
+                 "--documents", "orders,intrathecal"]) == 0
     written = sorted(out.glob("*.html"))
     assert [p.name for p in written] == ["etc_passwd_induction_2026-05-05_intrathecal.html", "etc_passwd_induction_2026-05-05_orders.html"]
     html = written[1].read_text()
@@ -134,7 +137,7 @@ def test_pdf_fetches_nothing(tmp_path, patient_file):
     # An image URL in the name is text on the sheet, never fetched into the PDF.
     hostile = patient_file(patient={"name": "<img src='file:///etc/hostname'>"})
     out = tmp_path / "out"
-    assert main(["sheet", str(hostile), "--phase", "induction", "--start", "2026-05-05", "--out", str(out)]) == 0
+    assert main(["sheet", str(hostile), "--phase", "induction", "--start", "2026-05-05", "--out", str(out), "--documents", "orders"]) == 0
     pdf = next(out.glob("*_orders.pdf"))
     assert "<img src='file:///etc/hostname'>" in " ".join(pages(pdf))
     assert b"/Image" not in pdf.read_bytes()

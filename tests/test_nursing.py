@@ -1,0 +1,117 @@
+"""The nurse's calendar and bedside administration record, read back from the real PDFs."""
+
+import json
+import re
+import shutil
+import subprocess
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+
+import writing
+from conftest import EXAMPLES
+from dosing.cli import main
+
+# (patient, phase, start, extra options)
+CASES = [
+    ("turns-one-year.toml", "induction", "2026-06-01", []),
+    ("standard-risk.toml", "HR1", "2026-07-10", ["--infusion-start", "22:00"]),
+    ("standard-risk.toml", "protocol_II", "2026-09-01", []),
+    ("standard-risk.toml", "maintenance", "2026-12-01", []),
+    ("kmt2a-rearranged.toml", "blinatumomab", "2026-07-06", ["--bag-hours", "48", "--infusion-start", "10:00"]),
+]
+OVERRIDE = ["--override-pathway", "nursing documents test for this phase"]
+NAMES = {"vincristine": "vinCRIStine", "daunorubicin": "DAUNOrubicin", "doxorubicin": "DOXOrubicin",
+         "pegaspargase": "PEG-asparaginase (pegaspargase)", "folinic_acid": "folinic acid"}
+
+
+def written(value) -> str:
+    return format(Decimal(repr(value)).normalize(), ",f")
+
+
+def pages(path):
+    return [" ".join(p.extract_text().split()) for p in PdfReader(path).pages]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{c[1]}" for c in CASES])
+def produced(request, tmp_path_factory, capsys_module=None):
+    patient, phase, start, extra = request.param
+    out = tmp_path_factory.mktemp(phase)
+    args = ["sheet", str(EXAMPLES / patient), "--phase", phase, "--start", start, *OVERRIDE, *extra]
+    assert main([*args, "--out", str(out), "--documents", "calendar,record"]) == 0
+    json_out = out / "orders.json"
+    import contextlib
+    import io
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main([*args, "--format", "json"]) == 0
+    json_out.write_text(buffer.getvalue())
+    return out, json.loads(buffer.getvalue())
+
+
+def document(out, kind):
+    (path,) = out.glob(f"*_{kind}.pdf")
+    return path
+
+
+def test_only_the_documents_asked_for(produced):
+    out, _ = produced
+    assert sorted(p.name.rsplit("_", 1)[1] for p in out.glob("*.pdf")) == ["administration-record.pdf", "calendar.pdf"]
+
+
+def test_calendar_is_landscape_with_the_patient_on_every_page(produced):
+    out, data = produced
+    path = document(out, "calendar")
+    box = PdfReader(path).pages[0].mediabox
+    assert float(box.width) > float(box.height)  # A4 landscape: 842 × 595 points
+    text = pages(path)
+    for number, page in enumerate(text, start=1):
+        assert data["patient"]["id"] in page and f"Page {number} of {len(text)}" in page
+
+
+def test_every_administration_is_on_the_calendar(produced):
+    out, data = produced
+    text = " ".join(pages(document(out, "calendar")))
+    # The text of a day runs from its date (YYYY-MM-DD) to the next date.
+    days = dict(re.findall(r"(\d{4}-\d{2}-\d{2}) (.*?)(?=\d{1,2} [A-Z][a-z]{2}(?: · day \d+)? \d{4}-\d{2}-\d{2}|Legend:|$)", text))
+    for a in data["administrations"]:
+        name = NAMES.get(a["drug"], a["drug"])
+        dose = written(a["dose"] if a.get("continuous") else a["dose_each"])
+        assert f"{name} {dose} {a['unit']}" in days[a["date"]], (a["date"], name, dose)
+    for bag in data.get("bags", []):
+        assert f"bag {bag['number']} up {bag['start'][11:]}" in days[bag["start"][:10]]
+
+
+def test_every_dose_has_a_row_in_the_record(produced):
+    out, data = produced
+    text = pages(document(out, "administration-record"))
+    joined = " ".join(text)
+    for a in data["administrations"]:
+        name = NAMES.get(a["drug"], a["drug"])
+        dose = written(a["dose"]) + f" {a['unit']} a day" if a.get("continuous") else written(a["dose_each"]) + f" {a['unit']}"
+        rows = re.findall(rf"{a['date']} {a['day']} (?:[^A-Z]*? )?{re.escape(name)} {re.escape(dose)} {a['route']}", joined)
+        assert len(rows) == (1 if a.get("continuous") else a["times_per_day"]), (a["date"], name, dose, len(rows))
+    for number, page in enumerate(text, start=1):
+        assert data["patient"]["id"] in page and f"Page {number} of {len(text)}" in page
+        assert writing.vinca_and_intrathecal_apart(page)
+    assert writing.problems(joined) == []
+
+
+def test_calendar_writing(produced):
+    out, _ = produced
+    assert writing.problems(" ".join(pages(document(out, "calendar")))) == []
+
+
+def test_a_rendered_page_is_not_blank(produced, tmp_path):
+    if not shutil.which("pdftoppm"):
+        pytest.skip("poppler's pdftoppm is not installed (.ci/run installs poppler-utils)")
+    from PIL import Image
+
+    out, _ = produced
+    for kind in ("calendar", "administration-record"):
+        subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(document(out, kind)), str(tmp_path / kind)], check=True)
+        (png,) = tmp_path.glob(f"{kind}*.png")
+        image = Image.open(png).convert("L")
+        dark = sum(1 for value in image.getdata() if value < 128)
+        assert dark / (image.width * image.height) > 0.01  # text and rules, not an empty page
