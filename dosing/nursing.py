@@ -85,7 +85,7 @@ def record(orders) -> dict:
         elif a.times:
             rows = [(t.strftime("%H:%M"), amount(a.dose, unit)) for t in a.times]
         elif a.times_per_day > 1:
-            rows = [(f"dose {i} of {a.times_per_day}", amount(a.dose, unit)) for i in range(1, a.times_per_day + 1)]
+            rows = [(f"{i} of {a.times_per_day}", amount(a.dose, unit)) for i in range(1, a.times_per_day + 1)]
         else:
             rows = [("", amount(a.dose, unit))]
         for planned, dose in rows:
