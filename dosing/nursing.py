@@ -81,7 +81,7 @@ def record(orders) -> dict:
         unit = a.order.drug.unit
         duration = a.order.duration.value if a.order.duration else ""
         if a.order.continuous:
-            rows = [("continuous", f"{amount(a.total, unit)} a day")]
+            rows = [("all day", f"{amount(a.total, unit)} a day")]
         elif a.times:
             rows = [(t.strftime("%H:%M"), amount(a.dose, unit)) for t in a.times]
         elif a.times_per_day > 1:
