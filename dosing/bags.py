@@ -142,11 +142,13 @@ def check_bag_hours(product: Product, bag_hours: int, weight) -> BagSettings:
 def plan(daily, start: datetime, bag_hours: int, weight, product: Product, hours: float = COURSE_HOURS, first_number: int = 1) -> list[Bag]:
     """Bags from `start` until `hours` of infusion are covered; the last may be shorter."""
     chosen = check_bag_hours(product, bag_hours, weight)
-    bags, given = [], 0.0
+    bags, given, made = [], 0.0, {}
     while given < hours - 1e-9:
         length = min(bag_hours, hours - given)
         settings = chosen if length == bag_hours else _settings_for(product, length, weight)
-        bags.append(make_bag(first_number + len(bags), start + timedelta(hours=given), length, daily, settings, product))
+        if (length, settings.hours) not in made:  # bags of one length are made alike: work one out, copy it
+            made[(length, settings.hours)] = make_bag(0, start, length, daily, settings, product)
+        bags.append(attrs.evolve(made[(length, settings.hours)], number=first_number + len(bags), start=start + timedelta(hours=given)))
         given += length
     return bags
 

@@ -20,6 +20,13 @@ PHASES = (
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
 
 
+class Pending:
+    """A patient's documents, computed and waiting to be rendered and written."""
+
+    def __init__(self, documents, finish):
+        self.documents, self.finish = documents, finish
+
+
 def _clock(text: str):
     from datetime import time
 
@@ -155,10 +162,25 @@ def _sheet(arguments) -> int:
     status, results = EXIT_OK, []
     for path in arguments.patients:
         try:
-            results.append(_one(path, protocol, phase, arguments))
+            results.append((path, _one(path, protocol, phase, arguments)))
         except (InputError, RegimenError) as exc:
             print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
             status = EXIT_REFUSED
+    pending = [(path, result) for path, result in results if isinstance(result, Pending)]
+    if pending:
+        # Every patient's documents are laid out together, so a batch keeps both cores busy.
+        from dosing import render
+
+        everything = [d for _, p in pending for d in p.documents]
+        made = render.pdfs(everything) if arguments.format == "pdf" else [render.html(d).encode("utf-8") for d in everything]
+        for path, result in pending:
+            mine, made = made[:len(result.documents)], made[len(result.documents):]
+            try:
+                result.finish(mine)
+            except (InputError, RegimenError) as exc:
+                print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
+                status = EXIT_REFUSED
+    results = [result for _, result in results]
     if arguments.format == "json" and results:
         print(json.dumps(results[0] if len(arguments.patients) == 1 else results, indent=2, ensure_ascii=False))
     return status
@@ -342,19 +364,23 @@ def _one(path: Path, protocol, phase, arguments):
             changed.append(f"re-issued: {arguments.reissue}")
     issue = {"version": version, "replaces": f"version {previous.version}, issued {previous.issued_at}" if previous else None, "changes": changed}
     stem = safe_stem(orders.patient.id, phase.name, orders.start) + (f"_v{version}" if version > 1 else "")
-    make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
     chosen = [d for d in documents(orders, issue=issue) if arguments.documents is None or d.kind in arguments.documents]
     if not chosen:
         raise InputError("--documents", f"{phase.title} has none of the documents asked for", "choose documents this phase has")
-    files = {f"{stem}_{d.kind}.{arguments.format}": make(d) for d in chosen}
-    for written in write_new(arguments.out, files):
-        print(written)
-    log.record(patient_id=patient.id, phase=phase.name, start=orders.start.isoformat(), version=version, replaces=replaces,
-               changes="; ".join(changed), tool_version=__version__, inputs=inputs, regimen_sha256=regimens,
-               options=options, orders=computed, files=files)
-    for warning in orders.warnings:
-        print(f"warning: {path}: {warning}", file=sys.stderr)
-    return str(path)
+
+    def finish(made: list[bytes]) -> str:
+        """Write the rendered documents and record the issue (after all patients are rendered)."""
+        files = {f"{stem}_{d.kind}.{arguments.format}": content for d, content in zip(chosen, made)}
+        for written in write_new(arguments.out, files):
+            print(written)
+        log.record(patient_id=patient.id, phase=phase.name, start=orders.start.isoformat(), version=version, replaces=replaces,
+                   changes="; ".join(changed), tool_version=__version__, inputs=inputs, regimen_sha256=regimens,
+                   options=options, orders=computed, files=files)
+        for warning in orders.warnings:
+            print(f"warning: {path}: {warning}", file=sys.stderr)
+        return str(path)
+
+    return Pending(chosen, finish)
 
 
 def _options(arguments, window) -> dict:

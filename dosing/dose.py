@@ -8,7 +8,7 @@ day's total is the rounded dose times the number of doses.
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from dosing.units import Q, basis_kind, drug_unit, is_per_day
+from dosing.units import Q, basis_kind, drug_unit, is_per_day, unit
 
 # Binary floating point carries noise in the last digits (0.3 × 3 is
 # 0.8999999999999999). Before a half-up decision the value is read to this
@@ -17,9 +17,9 @@ from dosing.units import Q, basis_kind, drug_unit, is_per_day
 SIGNIFICANT_FIGURES = 12
 
 
-def decimal(quantity, unit: str) -> Decimal:
-    """The magnitude in `unit` as a Decimal, free of float noise."""
-    return Decimal(format(quantity.m_as(unit), f".{SIGNIFICANT_FIGURES}g"))
+def decimal(quantity, name: str) -> Decimal:
+    """The magnitude in unit `name` as a Decimal, free of float noise."""
+    return Decimal(format(quantity.m_as(unit(name)), f".{SIGNIFICANT_FIGURES}g"))
 
 
 def round_half_up(quantity, step):
@@ -28,16 +28,16 @@ def round_half_up(quantity, step):
     Python's round() rounds half to even, which would give 0.32 mg for
     0.325 mg; a pharmacy rounds it to 0.33 mg.
     """
-    unit = str(step.units)
-    size = decimal(step, unit)
-    steps = (decimal(quantity, unit) / size).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return Q(float(steps * size), unit)
+    name = str(step.units)
+    size = decimal(step, name)
+    steps = (decimal(quantity, name) / size).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return Q(float(steps * size), name)
 
 
 def times(quantity, count: int):
     """A rounded dose times the number of doses, without float noise (0.35 × 3 = 1.05)."""
-    unit = str(quantity.units)
-    return Q(float(decimal(quantity, unit) * count), unit)
+    name = str(quantity.units)
+    return Q(float(decimal(quantity, name) * count), name)
 
 
 def per_administration(basis, bsa, weight, divided: int):
@@ -50,7 +50,7 @@ def per_administration(basis, bsa, weight, divided: int):
     amount = basis * bsa if kind == "per_m2" else basis * weight if kind == "per_kg" else basis
     if is_per_day(basis):
         amount = amount * Q(1, "day") / divided
-    return amount.to(drug_unit(basis))
+    return amount.to(unit(drug_unit(basis)))
 
 
 def apply_factor(dose, factor: Fraction):
@@ -71,12 +71,12 @@ def apply_cap(dose, cap, doses_per_day: int):
 def split(dose, fractions, step):
     """One infusion in parts (10 % then 90 %): each part but the last rounded half up
     to the step, the last the remainder, so the parts add up to the dose exactly."""
-    unit = str(dose.units)
-    total = decimal(dose, unit)
+    name = str(dose.units)
+    total = decimal(dose, name)
     parts, given = [], Decimal(0)
     for fraction in fractions[:-1]:
-        part = decimal(round_half_up(dose * (fraction.numerator / fraction.denominator), step), unit)
+        part = decimal(round_half_up(dose * (fraction.numerator / fraction.denominator), step), name)
         parts.append(part)
         given += part
     parts.append(total - given)
-    return [Q(float(part), unit) for part in parts]
+    return [Q(float(part), name) for part in parts]

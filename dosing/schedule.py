@@ -6,6 +6,7 @@ can re-do it.
 """
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from fractions import Fraction
 
 import attrs
@@ -64,8 +65,7 @@ class Administration:
     @property
     def rounding_change(self) -> float:
         """How far rounding moved the dose, as a fraction of the calculated dose."""
-        calculated = self.calculated.m_as(self.dose.units)
-        return abs(self.dose.m_as(self.dose.units) - calculated) / calculated
+        return _rounding_change(self.calculated, self.dose)
 
 
 @attrs.frozen
@@ -129,6 +129,9 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
     clock = {"infusion start": infusion_start or time(8, 0)}
     slots_by_order: dict[int, list] = {}
     administrations = []
+    # Most days repeat a dose: what decides it is the order, the dose step, the age in
+    # months and the number of doses that day. Each distinct dose is computed once.
+    computed: dict[tuple, Administration] = {}
     for order in phase.orders:
         slots = _slots(order, start, clock, slots_by_order, phase.orders)
         slots_by_order[id(order)] = slots
@@ -140,7 +143,11 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
         for day, moments in sorted(by_day.items()):
             on = start + timedelta(days=day - 1)
             times = tuple(m.time() for m in moments if m is not None)
-            administrations.append(_administer(order, day, on, age_in_months(patient.birth_date, on), protocol, body, measurement.weight, times))
+            age = age_in_months(patient.birth_date, on)
+            key = (id(order), id(order.step_on(day)), age, len(times) or order.divided)
+            if key not in computed:
+                computed[key] = _administer(order, day, on, age, protocol, body, measurement.weight, times)
+            administrations.append(attrs.evolve(computed[key], day=day, date=on, times=times))
     administrations.sort(key=lambda a: (a.day, a.times[:1] or (time(0),), phase.orders.index(a.order)))
     if window is not None:
         administrations = [a for a in administrations if window[0] <= a.date <= window[1]]
@@ -168,6 +175,17 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
     orders = attrs.evolve(orders, warnings=orders.notices + tuple(warnings(orders)))
     second_check.verify(orders)  # the independent calculation; a disagreement refuses the sheet
     return orders
+
+
+def _rounding_change(calculated, dose) -> float:
+    return _change(calculated.magnitude, calculated.units, dose.magnitude, dose.units)
+
+
+@lru_cache(maxsize=4096)
+def _change(calculated: float, calculated_units, dose: float, dose_units) -> float:
+    """Days that share a dose share its rounding: worked out once per distinct pair."""
+    exact = Q(calculated, str(calculated_units)).m_as(dose_units)
+    return abs(dose - exact) / exact
 
 
 def with_notice(orders: PhaseOrders, notice: str) -> PhaseOrders:

@@ -15,9 +15,11 @@ import re
 import tomllib
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, getcontext
+from functools import lru_cache
 from fractions import Fraction
 
 from dosing.errors import InputError
+from dosing.units import unit
 
 getcontext().prec = 34
 
@@ -41,6 +43,7 @@ def _measure(quantity, table: dict, unit: str) -> Decimal:
     return Decimal(repr(quantity.m_as(unit)))
 
 
+@lru_cache(maxsize=4096)
 def _months(born: date, on: date) -> int:
     """Completed months, counted forward month by month (the engine subtracts; this adds)."""
     import calendar
@@ -92,14 +95,25 @@ def _days(value, length: int) -> list[int]:
     return days
 
 
+@lru_cache(maxsize=64)
+def _toml(path, stamp) -> dict:
+    """A data file parsed once per process while it is unchanged (stamp: size and mtime)."""
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def _read(path) -> dict:
+    status = path.stat()
+    return _toml(path, (status.st_size, status.st_mtime_ns))
+
+
 def expected(orders) -> tuple[dict, set]:
     """{(drug, route, day): (dose per administration, doses that day)} from the data alone,
     and the (drug, route) of continuous infusions."""
     directory = orders.protocol.directory
-    protocol = tomllib.loads((directory / "protocol.toml").read_text(encoding="utf-8"))
-    phase_file = tomllib.loads((directory / f"{orders.phase.name}.toml").read_text(encoding="utf-8"))
+    protocol = _read(directory / "protocol.toml")
+    phase_file = _read(directory / f"{orders.phase.name}.toml")
     source = phase_file["phase"].get("orders_from", orders.phase.name)
-    raw_orders = tomllib.loads((directory / f"{source}.toml").read_text(encoding="utf-8"))["order"]
+    raw_orders = _read(directory / f"{source}.toml")["order"]
     patient, measurement = orders.patient, orders.measurement
     kg, cm = _measure(measurement.weight, TO_KG, "kg"), _measure(measurement.length, TO_CM, "cm")
     area = _bsa(protocol["bsa"]["formula"]["value"], kg, cm)
@@ -184,7 +198,7 @@ def verify(orders) -> None:
     for key in sorted(set(mine) & set(engine)):
         dose, count = mine[key]
         a = engine[key]
-        given = Decimal(repr(a.dose.m_as(a.order.drug.unit)))
+        given = Decimal(repr(a.dose.m_as(unit(a.order.drug.unit))))
         if given != dose or a.times_per_day != count:
             differences.append(f"{key[0]} {key[1]} day {key[2]}: engine {given} × {a.times_per_day}, second calculation {dose.normalize()} × {count}")
     # Each bag delivers the day's dose for its hours.
@@ -192,7 +206,7 @@ def verify(orders) -> None:
     for bag in orders.bags:
         daily = mine[(*infusion, 1)][0]
         should = daily * Decimal(repr(bag.hours)) / 24
-        if abs(Decimal(repr(bag.dose.m_as("mcg"))) - should) > Decimal("1e-9"):
+        if abs(Decimal(repr(bag.dose.m_as(unit("mcg")))) - should) > Decimal("1e-9"):
             differences.append(f"bag {bag.number}: engine {bag.dose.m_as('mcg')} mcg, second calculation {should.normalize()} mcg")
     if differences:
         raise InputError(

@@ -7,7 +7,7 @@ unit against what the field allows; pint's own parser alone is too generous
 """
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 DEFINITIONS = Path(__file__).with_name("units.txt")
@@ -36,17 +36,32 @@ _NUMBER_AND_UNIT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+
 
 @cache
 def registry():
-    """The one registry, built on first use (not at import: start-up is kept light)."""
+    """The one registry, built on first use (not at import: start-up is kept light).
+
+    Parsing pint's definitions costs about 0.1 s a process; pint caches the parsed
+    registry in the user's cache folder (keyed by the files' content), so later
+    processes load it in a few milliseconds. Without a writable cache folder it
+    simply parses every time.
+    """
     import pint
 
-    ureg = pint.UnitRegistry(on_redefinition="raise")
+    try:
+        ureg = pint.UnitRegistry(on_redefinition="raise", cache_folder=":auto:")
+    except OSError:
+        ureg = pint.UnitRegistry(on_redefinition="raise")
     ureg.load_definitions(DEFINITIONS)
     return ureg
 
 
-def Q(magnitude, unit: str):
+@lru_cache(maxsize=256)
+def unit(name: str):
+    """A unit by name, parsed once (pint parses a unit string on every use)."""
+    return registry().Unit(name)
+
+
+def Q(magnitude, name: str):
     """A quantity in the project registry."""
-    return registry().Quantity(magnitude, unit)
+    return registry().Quantity(magnitude, unit(name))
 
 
 def split(text: str) -> tuple[float, str]:
@@ -118,6 +133,12 @@ def basis_kind(quantity) -> str:
     Dimensionality cannot tell mg/kg (a per-kg dose) from a fraction, so the
     unit factors themselves are inspected.
     """
+    return _basis_kind(quantity._units)
+
+
+@lru_cache(maxsize=256)
+def _basis_kind(units) -> str:
+    quantity = registry().Quantity(1, units)
     ureg = registry()
     per_area = per_mass = False
     drug = 0
@@ -139,17 +160,28 @@ def basis_kind(quantity) -> str:
 
 
 def is_per_day(quantity) -> bool:
+    return _is_per_day(quantity._units)
+
+
+@lru_cache(maxsize=256)
+def _is_per_day(units) -> bool:
     ureg = registry()
     return any(
         exponent == -1 and ureg.Unit(name).dimensionality == ureg.day.dimensionality
-        for name, exponent in quantity._units.items()
+        for name, exponent in units.items()
     )
 
 
 def drug_unit(quantity) -> str:
     """The unit an order is written in: mg, mcg or units."""
+    return _drug_unit(quantity._units)
+
+
+@lru_cache(maxsize=256)
+def _drug_unit(units) -> str:
     ureg = registry()
-    for name, exponent in quantity._units.items():
+    quantity = ureg.Quantity(1, units)
+    for name, exponent in units.items():
         if exponent == 1:
             symbol = format(ureg.Unit(name), "~")
             if symbol == "µg":
