@@ -11,6 +11,7 @@ the WHO LMS formula with the WHO adjustment beyond ±3 SD, as rcpchgrowth
 computes it; tests compare the two.
 """
 
+import bisect
 import importlib.util
 import json
 import math
@@ -34,16 +35,24 @@ def _tables(name: str):
     return json.loads(path.read_text(encoding="utf-8"))["measurement"]
 
 
+@cache
+def _ages(name: str, kind: str, sex: str) -> list[float]:
+    return [row["decimal_age"] for row in _tables(name)[kind][sex]]
+
+
 def _lms(kind: str, sex: str, days: int):
     name = "who_infants" if days < 731 else "who_children"
     tables = _tables(name)
     if tables is None:
         return None
-    rows = tables[kind][sex]
+    rows, ages = tables[kind][sex], _ages(name, kind, sex)
     age = days / DAYS_PER_YEAR
-    if not rows[0]["decimal_age"] - 0.002 <= age <= rows[-1]["decimal_age"] + 0.002:
+    if not ages[0] - 0.002 <= age <= ages[-1] + 0.002:
         return None
-    row = min(rows, key=lambda r: abs(r["decimal_age"] - age))
+    # The tables are daily: the nearest row is one of the two around the age.
+    right = bisect.bisect_left(ages, age)
+    nearest = min((i for i in (right - 1, right) if 0 <= i < len(rows)), key=lambda i: abs(ages[i] - age))
+    row = rows[nearest]
     return row["L"], row["M"], row["S"]
 
 

@@ -142,6 +142,8 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
         _weekly_stays_weekly(order, sorted(by_day))
         for day, moments in sorted(by_day.items()):
             on = start + timedelta(days=day - 1)
+            if window is not None and not window[0] <= on <= window[1]:
+                continue  # outside the weeks this sheet covers: not computed at all
             times = tuple(m.time() for m in moments if m is not None)
             age = age_in_months(patient.birth_date, on)
             key = (id(order), id(order.step_on(day)), age, len(times) or order.divided)
@@ -150,7 +152,6 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
             administrations.append(attrs.evolve(computed[key], day=day, date=on, times=times))
     administrations.sort(key=lambda a: (a.day, a.times[:1] or (time(0),), phase.orders.index(a.order)))
     if window is not None:
-        administrations = [a for a in administrations if window[0] <= a.date <= window[1]]
         if not administrations:
             raise InputError("--weeks", f"no doses of {phase.title} fall between {window[0]} and {window[1]}", "choose a window inside the phase")
     bag_plan, product = (), None

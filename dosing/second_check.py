@@ -75,6 +75,7 @@ def _half_up(value: Decimal, step: Decimal) -> Decimal:
     return (value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
 
 
+@lru_cache(maxsize=512)
 def _amount(text: str):
     """'1.5 mg/m2/day' -> (Decimal('1.5'), per_m2, per_kg, per_day)."""
     number, unit = text.split(maxsplit=1)
