@@ -20,7 +20,7 @@ import attrs
 
 from dosing.dose import decimal, round_half_up
 from dosing.errors import InputError, RegimenError
-from dosing.regimen import Value, _Source, _keys, _tagged
+from dosing.regimen import Source, Value, known_keys, tagged
 from dosing.units import Q, parse_product
 
 COURSE_HOURS = 672  # reference.md §9: 28 days, one course
@@ -76,28 +76,28 @@ class Bag:
 
 
 def load_product(directory, drug: str) -> Product:
-    source = _Source(directory / "products" / f"{drug}.toml")
+    source = Source(directory / "products" / f"{drug}.toml")
     data = source.data
-    _keys(source, data, ("product", "bags"), None, "the file")
+    known_keys(source, data, ("product", "bags"), None, "the file")
     head_line = source.header_line("[product]")
     head = data.get("product", {})
     names = ("vial", "water", "concentration", "stabiliser_vial", "syringe_step", "filter", "preservative_free_below")
-    _keys(source, head, ("name",) + names, head_line, "[product]")
-    values = {key: _tagged(source, head, key, head_line, key.replace("_", " ")) for key in names}
+    known_keys(source, head, ("name",) + names, head_line, "[product]")
+    values = {key: tagged(source, head, key, head_line, key.replace("_", " ")) for key in names}
     amounts = {key: _amount(source, values[key], head_line, key) for key in names if key != "filter"}
     bags = {}
     for hours, table in data.get("bags", {}).items():
         line = source.header_line(f"[bags.{hours}]")
         if not hours.isdigit() or not isinstance(table, dict):
             raise source.error(line, "bags are tables named by their hours, such as [bags.24]")
-        _keys(source, table, ("rate", "saline", "stabiliser", "diluent", "preservative"), line, f"[bags.{hours}]")
-        tagged = {key: _tagged(source, table, key, line, f"{hours}-hour bag {key}") for key in ("rate", "saline", "stabiliser")}
+        known_keys(source, table, ("rate", "saline", "stabiliser", "diluent", "preservative"), line, f"[bags.{hours}]")
+        given = {key: tagged(source, table, key, line, f"{hours}-hour bag {key}") for key in ("rate", "saline", "stabiliser")}
         if not isinstance(table.get("preservative"), bool) or not isinstance(table.get("diluent"), str):
             raise source.error(line, "a bag needs diluent (text) and preservative (true or false)")
         bags[int(hours)] = BagSettings(
-            hours=int(hours), rate=_amount(source, tagged["rate"], line, "rate"),
-            saline=_amount(source, tagged["saline"], line, "saline"), stabiliser=_amount(source, tagged["stabiliser"], line, "stabiliser"),
-            diluent=table["diluent"], preservative=table["preservative"], values=tuple(tagged.values()),
+            hours=int(hours), rate=_amount(source, given["rate"], line, "rate"),
+            saline=_amount(source, given["saline"], line, "saline"), stabiliser=_amount(source, given["stabiliser"], line, "stabiliser"),
+            diluent=table["diluent"], preservative=table["preservative"], values=tuple(given.values()),
         )
     checks = {"vial": "[mass]", "water": "[volume]", "concentration": "[mass] / [volume]", "stabiliser_vial": "[volume]",
               "syringe_step": "[volume]", "preservative_free_below": "[mass]"}

@@ -10,7 +10,7 @@ record has one row per dose to sign; INTRATHECAL doses are on their own pages.
 from datetime import timedelta
 
 from dosing.formatting import amount, number
-from dosing.order_sheet import _dose_text, _times
+from dosing.order_sheet import dose_text, times_a_day
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -31,7 +31,7 @@ def _entry(a) -> dict:
         if a.times:
             text += " at " + ", ".join(t.strftime("%H:%M") for t in a.times)
         elif a.times_per_day > 1:
-            text += f" {_times(a.times_per_day)}"
+            text += f" {times_a_day(a.times_per_day)}"
         kind = "intrathecal" if a.route == "INTRATHECAL" else "systemic"
     return {"text": text, "kind": kind}
 

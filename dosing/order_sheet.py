@@ -123,7 +123,7 @@ def _bag_context(orders) -> dict:
             "preservative_free_below": f"{number(product.preservative_free_below.m_as('kg'))} kg",
             "source": str(product.path.name),
         },
-        "premedication": _dose_text(premedication) if premedication else None,
+        "premedication": dose_text(premedication) if premedication else None,
     }
 
 
@@ -241,7 +241,7 @@ def _order_blocks(orders, administrations) -> list[dict]:
                 "days": day_ranges(a.day for a in given),
                 "dates": _dates(given),
                 "age": ", ".join(sorted({_age_text(a.age_months) for a in given}, key=lambda t: int(t.split()[0]))),
-                "dose": _dose_text(first),
+                "dose": dose_text(first),
                 "working": row["working"],
                 "tag": weakest(a.provenance for a in given),
             })
@@ -295,7 +295,7 @@ def _days_text(order, step) -> str:
     return f"on day{'s' if len(step.days) > 1 else ''} {day_ranges(step.days)}"
 
 
-def _dose_text(a) -> str:
+def dose_text(a) -> str:
     unit, route = a.order.drug.unit, a.order.route
     if a.order.continuous:
         return f"{amount(a.total, unit)} a day {route}, continuous infusion"
@@ -305,7 +305,7 @@ def _dose_text(a) -> str:
     if a.times:
         text += " at " + ", ".join(t.strftime("%H:%M") for t in a.times)
     elif a.times_per_day > 1:
-        text += f" {_times(a.times_per_day)}"
+        text += f" {times_a_day(a.times_per_day)}"
     if a.times_per_day > 1:
         text += f" ({amount(a.total, unit)} a day)"
     if a.parts:
@@ -313,7 +313,7 @@ def _dose_text(a) -> str:
     return text
 
 
-def _times(n: int) -> str:
+def times_a_day(n: int) -> str:
     return {2: "twice a day", 3: "three times a day", 4: "four times a day"}.get(n, f"{n} times a day")
 
 
@@ -329,7 +329,7 @@ def _day_by_day(orders, administrations) -> list[dict]:
     days = {}
     for a in administrations:
         entry = days.setdefault(a.day, {"day": a.day, "date": day(a.date), "age": _age_text(a.age_months), "given": []})
-        entry["given"].append(f"{a.order.drug.print_name} {_dose_text(a)}")
+        entry["given"].append(f"{a.order.drug.print_name} {dose_text(a)}")
     return [days[d] for d in sorted(days)]
 
 

@@ -209,7 +209,7 @@ class Protocol:
 # -- loading ------------------------------------------------------------------
 
 
-class _Source:
+class Source:
     """A data file's text, to point errors at the line they concern."""
 
     def __init__(self, path: Path):
@@ -255,29 +255,29 @@ def load_protocol(directory: Path | None = None, name: str = "all-baby-2021") ->
 
 @cache
 def _load_protocol(root: Path, name: str) -> Protocol:
-    drugs = _load_drugs(_Source(root / "drugs.toml"))
-    source = _Source(root / name / "protocol.toml")
+    drugs = _load_drugs(Source(root / "drugs.toml"))
+    source = Source(root / name / "protocol.toml")
     data = source.data
-    _keys(source, data, ("protocol", "verification", "bsa", "infant_fraction", "drugs", "age_tables"), None, "the file")
+    known_keys(source, data, ("protocol", "verification", "bsa", "infant_fraction", "drugs", "age_tables"), None, "the file")
     head = _table(source, data, "protocol", None)
-    _keys(source, head, ("name", "registry", "version", "phases"), source.header_line("[protocol]"), "[protocol]")
+    known_keys(source, head, ("name", "registry", "version", "phases"), source.header_line("[protocol]"), "[protocol]")
     phases = head.get("phases")
     if not isinstance(phases, list) or not all(isinstance(p, str) and re.fullmatch(r"[A-Za-z0-9_]+", p) for p in phases):
         raise source.error(source.key_line("phases", source.header_line("[protocol]")), "phases must be a list of phase names")
 
     bsa_line = source.header_line("[bsa]")
-    bsa = _tagged(source, _table(source, data, "bsa", None), "formula", bsa_line, "BSA formula")
+    bsa = tagged(source, _table(source, data, "bsa", None), "formula", bsa_line, "BSA formula")
     if bsa.value not in BSA_FORMULAS:
         raise source.error(source.key_line("formula", bsa_line), f"unknown BSA formula {bsa.value!r}; use one of {', '.join(BSA_FORMULAS)}")
 
     fraction_line = source.header_line("[infant_fraction]")
-    fraction = _tagged(source, _table(source, data, "infant_fraction", None), "bands", fraction_line, "infant age fraction")
+    fraction = tagged(source, _table(source, data, "infant_fraction", None), "bands", fraction_line, "infant age fraction")
     fraction = attrs.evolve(fraction, value=_fraction_bands(source, fraction.value, source.key_line("bands", fraction_line)))
 
     verification = data.get("verification")
     if verification is not None:
         line = source.header_line("[verification]")
-        _keys(source, verification, ("by", "date", "protocol_version"), line, "[verification]")
+        known_keys(source, verification, ("by", "date", "protocol_version"), line, "[verification]")
         if not all(verification.get(k) for k in ("by", "date", "protocol_version")):
             raise source.error(line, "verification needs by, date and protocol_version: who checked, when, against which protocol version")
 
@@ -286,7 +286,7 @@ def _load_protocol(root: Path, name: str) -> Protocol:
         line = source.header_line(f"[drugs.{drug}]")
         if drug not in drugs:
             raise source.error(line, f"unknown drug {drug!r}")
-        _keys(source, table, ("cap", "rounding"), line, f"[drugs.{drug}]")
+        known_keys(source, table, ("cap", "rounding"), line, f"[drugs.{drug}]")
         settings[drug] = {
             key: _amount(source, table, key, line, drugs[drug]) for key in ("cap", "rounding") if key in table
         }
@@ -294,8 +294,8 @@ def _load_protocol(root: Path, name: str) -> Protocol:
     tables = {}
     for table_name, table in _table(source, data, "age_tables", None, required=False).items():
         line = source.header_line(f"[age_tables.{table_name}]")
-        _keys(source, table, ("dose",), line, f"[age_tables.{table_name}]")
-        value = _tagged(source, table, "dose", line, "INTRATHECAL age table")
+        known_keys(source, table, ("dose",), line, f"[age_tables.{table_name}]")
+        value = tagged(source, table, "dose", line, "INTRATHECAL age table")
         tables[table_name] = (_age_bands(source, value.value, source.key_line("dose", line)), value)
 
     return Protocol(
@@ -322,29 +322,29 @@ def load_phase(protocol: Protocol, name: str) -> Phase:
 @cache
 def _load_phase(root: Path, protocol_name: str, name: str) -> Phase:
     protocol = _load_protocol(root, protocol_name)
-    source = _Source(protocol.directory / f"{name}.toml")
+    source = Source(protocol.directory / f"{name}.toml")
     data = source.data
-    _keys(source, data, ("phase", "order"), None, "the file")
+    known_keys(source, data, ("phase", "order"), None, "the file")
     head_line = source.header_line("[phase]")
     head = _table(source, data, "phase", None)
-    _keys(source, head, ("name", "title", "length_days", "tests", "ends", "next_after_days", "titrated", "orders_from", "start_criteria"), head_line, "[phase]")
+    known_keys(source, head, ("name", "title", "length_days", "tests", "ends", "next_after_days", "titrated", "orders_from", "start_criteria"), head_line, "[phase]")
     if head.get("name") != name:
         raise source.error(source.key_line("name", head_line), f"phase name must be {name!r}, as the file is named")
-    length = _tagged(source, head, "length_days", head_line, "phase length")
+    length = tagged(source, head, "length_days", head_line, "phase length")
     if not isinstance(length.value, int) or isinstance(length.value, bool) or not 1 <= length.value <= 800:
         raise source.error(source.key_line("length_days", head_line), "length_days must be a whole number of days from 1 to 800")
-    tests = _tagged(source, head, "tests", head_line, "tests") if "tests" in head else None
+    tests = tagged(source, head, "tests", head_line, "tests") if "tests" in head else None
     extra = {}
     if "ends" in head:
-        extra["ends"] = _tagged(source, head, "ends", head_line, "phase end")
+        extra["ends"] = tagged(source, head, "ends", head_line, "phase end")
         if not re.fullmatch(r"\d+ weeks after diagnosis", str(extra["ends"].value)):
             raise source.error(source.key_line("ends", head_line), 'ends must read "N weeks after diagnosis"')
     if "next_after_days" in head:
-        extra["next_after_days"] = _tagged(source, head, "next_after_days", head_line, "interval to the next phase")
+        extra["next_after_days"] = tagged(source, head, "next_after_days", head_line, "interval to the next phase")
         if not isinstance(extra["next_after_days"].value, int) or isinstance(extra["next_after_days"].value, bool) or extra["next_after_days"].value < 1:
             raise source.error(source.key_line("next_after_days", head_line), "next_after_days must be a whole number of days")
     if "start_criteria" in head:
-        extra["start_criteria"] = _tagged(source, head, "start_criteria", head_line, "start criteria")
+        extra["start_criteria"] = tagged(source, head, "start_criteria", head_line, "start criteria")
     if "titrated" in head:
         if not isinstance(head["titrated"], bool):
             raise source.error(source.key_line("titrated", head_line), "titrated must be true or false")
@@ -354,7 +354,7 @@ def _load_phase(root: Path, protocol_name: str, name: str) -> Phase:
         other = head["orders_from"]
         if not isinstance(other, str) or other not in protocol.phases or other == name or "order" in data:
             raise source.error(source.key_line("orders_from", head_line), "orders_from names another phase of the protocol, and the file then has no [[order]] of its own")
-        source_of_orders = _Source(protocol.directory / f"{other}.toml")
+        source_of_orders = Source(protocol.directory / f"{other}.toml")
         if "orders_from" in source_of_orders.data.get("phase", {}):
             raise source.error(source.key_line("orders_from", head_line), f"{other} takes its orders from another phase itself")
         source, data = source_of_orders, source_of_orders.data
@@ -386,10 +386,10 @@ _SERIES = re.compile(r"every (\d+) hours, (\d+) doses")
 _CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d|infusion start")
 
 
-def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, length: int, earlier=()) -> Order:
+def _order(source: Source, protocol: Protocol, raw: dict, line: int | None, length: int, earlier=()) -> Order:
     if not isinstance(raw, dict):
         raise source.error(line, "each [[order]] must be a table")
-    _keys(source, raw, _ORDER_KEYS, line, "an order")
+    known_keys(source, raw, _ORDER_KEYS, line, "an order")
     drug_name = raw.get("drug")
     if not isinstance(drug_name, str) or drug_name not in protocol.drugs:
         raise source.error(source.key_line("drug", line), f"unknown drug {drug_name!r}; known drugs: {', '.join(protocol.drugs)}")
@@ -409,7 +409,7 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
             raise source.error(at("days"), "an order timed after another takes its days from that order; remove days")
         days_value, days = timing.value, anchor_days
     else:
-        days_value = _tagged(source, raw, "days", line, "days")
+        days_value = tagged(source, raw, "days", line, "days")
         days = _days(source, days_value.value, at("days"), length)
     fields = dict(drug=drug, route=route, line=line, days=days, days_value=days_value, timing=timing)
     for key in ("weekly", "continuous"):
@@ -447,7 +447,7 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
     else:
         if route == "INTRATHECAL":
             raise source.error(at("dose"), "INTRATHECAL doses are fixed by age and never from BSA or weight: use dose = { age_table = \"...\" }")
-        value = _tagged(source, raw, "dose", line, "dose", extra=("divided",))
+        value = tagged(source, raw, "dose", line, "dose", extra=("divided",))
         basis = _basis(source, value.value, at("dose"), drug)
         steps = [Step(days=days, basis=basis, text=value.value, value=attrs.evolve(value, what="dose"))]
         divided = value_divided = dose.get("divided", 1)
@@ -463,7 +463,7 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
         if "split" in raw:
             fields["split"] = _split(source, raw, line)
         if "taper" in raw:
-            taper = _tagged(source, raw, "taper", line, "taper")
+            taper = tagged(source, raw, "taper", line, "taper")
             taper = attrs.evolve(taper, what="taper")
             if not isinstance(taper.value, list) or not taper.value:
                 raise source.error(at("taper"), "taper must be a list of { days, dose } steps")
@@ -482,7 +482,7 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
         fields["steps"] = tuple(steps)
         fields["days"] = tuple(sorted(seen))
         if "infant_fraction" in raw:
-            fraction = _tagged(source, raw, "infant_fraction", line, "infant fraction applies")
+            fraction = tagged(source, raw, "infant_fraction", line, "infant fraction applies")
             if not isinstance(fraction.value, bool):
                 raise source.error(at("infant_fraction"), "infant_fraction must be true or false")
             fields["infant_fraction"] = fraction
@@ -501,20 +501,20 @@ def _order(source: _Source, protocol: Protocol, raw: dict, line: int | None, len
         raise source.error(line, f"no rounding step for {drug.name}: set rounding on the order or under [drugs.{drug.name}] in protocol.toml")
     for key in ("duration", "window"):
         if key in raw:
-            fields[key] = _tagged(source, raw, key, line, key)
+            fields[key] = tagged(source, raw, key, line, key)
             if not isinstance(fields[key].value, str):
                 raise source.error(at(key), f"{key} must be text")
     return Order(**fields)
 
 
-def _timing(source: _Source, raw: dict, line, earlier) -> tuple[Timing | None, tuple[int, ...]]:
+def _timing(source: Source, raw: dict, line, earlier) -> tuple[Timing | None, tuple[int, ...]]:
     """The clock of an order: a series, a time of day, or hours after another order."""
     at = lambda key: source.key_line(key, line)  # noqa: E731
     first = raw.get("first_dose_at")
     if first is not None and (not isinstance(first, str) or not _CLOCK.fullmatch(first)):
         raise source.error(at("first_dose_at"), 'first_dose_at must be a time "HH:MM" or "infusion start"')
     if "after" in raw:
-        value = _tagged(source, raw, "after", line, "timing")
+        value = tagged(source, raw, "after", line, "timing")
         after = value.value
         if not isinstance(after, dict) or set(after) != {"drug", "route", "hours"} or not after["hours"] or not all(
             isinstance(h, (int, float)) and not isinstance(h, bool) and 0 <= h <= 240 for h in after["hours"]
@@ -530,7 +530,7 @@ def _timing(source: _Source, raw: dict, line, earlier) -> tuple[Timing | None, t
         reach = {d + k for d in anchor.days for h in after["hours"] for k in range(int(h // 24), int((h + 23.99) // 24) + 1)}
         return Timing(after=(after["drug"], after["route"]), hours=tuple(after["hours"]), value=value), tuple(sorted(reach))
     if "schedule" in raw:
-        value = _tagged(source, raw, "schedule", line, "dose schedule")
+        value = tagged(source, raw, "schedule", line, "dose schedule")
         match = _SERIES.fullmatch(str(value.value))
         if not match or first is None:
             raise source.error(at("schedule"), 'schedule reads "every 12 hours, 5 doses", with first_dose_at = "08:00"')
@@ -543,9 +543,9 @@ def _timing(source: _Source, raw: dict, line, earlier) -> tuple[Timing | None, t
     return None, ()
 
 
-def _split(source: _Source, raw: dict, line) -> Value:
+def _split(source: Source, raw: dict, line) -> Value:
     """Parts of one infusion, e.g. 10 % over 30 minutes then 90 % over 23.5 hours."""
-    value = _tagged(source, raw, "split", line, "infusion split")
+    value = tagged(source, raw, "split", line, "infusion split")
     parts = value.value
     try:
         fractions = [Fraction(part["fraction"]) for part in parts]
@@ -558,7 +558,7 @@ def _split(source: _Source, raw: dict, line) -> Value:
     return attrs.evolve(value, value=tuple(zip(fractions, overs)))
 
 
-def _no_double_orders(source: _Source, orders) -> None:
+def _no_double_orders(source: Source, orders) -> None:
     """One entry per drug per day per route (the JSON contract), so no two orders overlap."""
     for i, first in enumerate(orders):
         for second in orders[i + 1:]:
@@ -568,13 +568,13 @@ def _no_double_orders(source: _Source, orders) -> None:
                     raise source.error(second.line, f"{second.drug.name} {second.route} is ordered twice on days {sorted(common)}")
 
 
-def _load_drugs(source: _Source) -> dict:
+def _load_drugs(source: Source) -> dict:
     drugs = {}
     for name, entry in source.data.items():
         line = source.header_line(f"[{name}]")
         if not isinstance(entry, dict):
             raise source.error(line, f"{name} must be a table")
-        _keys(source, entry, ("print_name", "class", "routes", "unit", "label"), line, f"[{name}]")
+        known_keys(source, entry, ("print_name", "class", "routes", "unit", "label"), line, f"[{name}]")
         routes = entry.get("routes")
         if not isinstance(routes, list) or not routes or not set(routes) <= set(ROUTES):
             raise source.error(source.key_line("routes", line), f"routes must be a list from {', '.join(ROUTES)}")
@@ -597,7 +597,7 @@ def _load_drugs(source: _Source) -> dict:
 # -- small readers --------------------------------------------------------------
 
 
-def _keys(source, table: dict, known, line, where: str) -> None:
+def known_keys(source, table: dict, known, line, where: str) -> None:
     for key in table:
         if key not in known:
             raise source.error(source.key_line(key, line) if line else line, f"{key!r} is not a field of {where}; known: {', '.join(known)}")
@@ -617,7 +617,7 @@ def _text(source, table: dict, key: str, line) -> str:
     return value
 
 
-def _tagged(source, table: dict, key: str, line, what: str, extra=()) -> Value:
+def tagged(source, table: dict, key: str, line, what: str, extra=()) -> Value:
     """A value written { value = ..., tag = ..., source = ... }: no tag, no load."""
     at = source.key_line(key, line)
     raw = table.get(key)
@@ -653,7 +653,7 @@ def _basis(source, text, line, drug: Drug):
 
 def _amount(source, table, key: str, line, drug: Drug) -> Value:
     """A cap or a rounding step: a fixed amount in the drug's unit."""
-    value = _tagged(source, table, key, line, key)
+    value = tagged(source, table, key, line, key)
     at = source.key_line(key, line)
     quantity = _basis(source, value.value, at, drug)
     if basis_kind(quantity) != "fixed" or is_per_day(quantity) and key == "rounding":
@@ -735,7 +735,7 @@ def _age_bands(source, value, line) -> tuple[AgeBand, ...]:
 
 
 def _small_infant(source, raw: dict, line, drug: Drug) -> SmallInfantRule:
-    value = _tagged(source, raw, "small_infant", line, "small-infant label dose", extra=("when_weight_at_most", "when_bsa_below", "use"))
+    value = tagged(source, raw, "small_infant", line, "small-infant label dose", extra=("when_weight_at_most", "when_bsa_below", "use"))
     entry = raw["small_infant"]
     at = source.key_line("small_infant", line)
     basis = _basis(source, value.value, at, drug)
