@@ -39,7 +39,6 @@ class Cumulative:
     before: Total
     this_phase: Total
     after: Total
-    age_months_at_end: int
     warnings: tuple[str, ...]
 
 
@@ -74,4 +73,4 @@ def cumulative(orders) -> Cumulative | None:
     if after.doxorubicin_equivalent > LIMIT_DOXORUBICIN_EQUIVALENT_MG_PER_M2:
         found.append(f"Cumulative anthracycline after this phase is {after.doxorubicin_equivalent:.0f} mg/m² in doxorubicin equivalents, past "
                      f"{LIMIT_DOXORUBICIN_EQUIVALENT_MG_PER_M2} mg/m²: review with the prescriber.")
-    return Cumulative(before, this_phase, after, age, tuple(found))
+    return Cumulative(before, this_phase, after, tuple(found))

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from dosing.dose import decimal, round_half_up
-from dosing.errors import InputError, RegimenError
+from dosing.errors import InputError
 from dosing.regimen import Source, Value, known_keys, tagged
 from dosing.units import Q, parse_product
 

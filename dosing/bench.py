@@ -13,8 +13,6 @@ import argparse
 import os
 import platform
 import re
-import resource
-import shutil
 import statistics
 import subprocess
 import sys

@@ -225,8 +225,6 @@ def _plan(arguments) -> int:
 
 
 def _resume(arguments) -> int:
-    from datetime import datetime
-
     import attrs
 
     from dosing import bags, second_check
@@ -343,7 +341,6 @@ def _one(path: Path, protocol, phase, arguments):
         orders = _weight_change(orders, log)
     if arguments.format == "json":
         return as_dict(orders)
-    from dosing import render
     from dosing.order_sheet import documents
     from dosing.errors import InputError
     from dosing.output import AlreadyIssued, safe_stem, write_new

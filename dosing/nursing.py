@@ -10,7 +10,7 @@ record has one row per dose to sign; INTRATHECAL doses are on their own pages.
 from datetime import timedelta
 
 from dosing.formatting import amount, number
-from dosing.order_sheet import dose_text, times_a_day
+from dosing.order_sheet import times_a_day
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -149,10 +149,6 @@ class Order:
     note: str | None = None
     line: int | None = None
 
-    @property
-    def name(self) -> str:
-        return f"{self.drug.name} {self.route}"
-
     def step_on(self, day: int) -> Step | None:
         return next((s for s in self.steps if day in s.days), None)
 

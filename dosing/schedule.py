@@ -95,16 +95,6 @@ class PhaseOrders:
     def day_date(self, day: int) -> date:
         return self.start + timedelta(days=day - 1)
 
-    @property
-    def values(self) -> tuple[Value, ...]:
-        """Every protocol value the orders rest on, once each."""
-        seen = {self.protocol.bsa_formula: None}
-        for administration in self.administrations:
-            for value in administration.values:
-                seen.setdefault(value, None)
-            if administration.order.rounding and administration.rule != "age band":
-                seen.setdefault(administration.order.rounding, None)
-        return tuple(seen)
 
 
 def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date, *,
