@@ -62,7 +62,10 @@ def test_order_sheet_content(sheets):
         "ALL-Baby-2021", "Induction", "day 1 Mon 1 Jun 2026", "day 36 Mon 6 Jul 2026",
         "Date of birth Tue 20 Jan 2026", "No known allergies",
         "Weight 6.4 kg", "Length 62 cm", "Measured Fri 29 May 2026", "BSA 0.332 m²", "Mosteller",
-        # the working, as the issue writes it: basis × BSA × fraction (age) = calculated, rounded
+        # the working, as the issue writes it: basis × BSA × fraction (age) = calculated, rounded.
+        # Petrov: 6.4 kg, 62 cm, so BSA √(62 × 6.4 / 3600) = 0.33200 m²; born 2026-01-20, 4 months on
+        # 1 Jun 2026, so 2/3. 1.5 × 0.332 × 2/3 = 0.332 -> 0.33 mg; 30 × 0.332 × 2/3 = 6.64 -> 6.6 mg;
+        # 1,000 × 0.332 × 2/3 = 221.3 -> 220 units; 6 × 0.332 × 2/3 ÷ 3 = 0.4427 -> 0.45 mg per dose.
         "1.5 mg/m² × 0.332 m² × 2/3 (age 4 months) = 0.332 mg, rounded to 0.33 mg",
         "30 mg/m² × 0.332 m² × 2/3 (age 4 months) = 6.64 mg, rounded to 6.6 mg",
         "1,000 units/m² × 0.332 m² × 2/3 (age 4 months) = 221.3 units, rounded to 220 units",
@@ -91,7 +94,8 @@ def test_intrathecal_sheet_content(sheets):
     text = " ".join(sheet(sheets, "MRN-100004", "intrathecal"))
     assert "INTRATHECAL USE ONLY" in text and "preservative-free" in text
     assert "DRAFT" in text  # the dexamethasone column is a placeholder (?)
-    # day 15 on: 12 to under 24 months: methotrexate 8 mg, cytarabine 20 mg
+    # Novak, born 2025-06-10: 11 months on days 1 and 8 (under 12 months: methotrexate 6 mg, cytarabine
+    # 16 mg); 12 months from day 10, so from the lumbar puncture on day 15: methotrexate 8 mg, cytarabine 20 mg
     assert "methotrexate 8 mg INTRATHECAL 12 to under 24 months" in text
     assert "cytarabine 16 mg INTRATHECAL under 12 months" in text
 
