@@ -25,6 +25,7 @@ class Pending:
 
     def __init__(self, documents, finish):
         self.documents, self.finish = documents, finish
+        self.htmls: list[str] = []
 
 
 def _clock(text: str):
@@ -150,6 +151,20 @@ def main(argv=None) -> int:
 
 
 def _sheet(arguments) -> int:
+    # Started first, so WeasyPrint loads in another process while the doses are computed.
+    printer = None
+    if arguments.format == "pdf":
+        from dosing.printer import Printer
+
+        printer = Printer()
+    try:
+        return _sheets(arguments, printer)
+    finally:
+        if printer is not None:
+            printer.cancel()
+
+
+def _sheets(arguments, printer) -> int:
     from dosing.errors import InputError, RegimenError
     from dosing.regimen import load_phase, load_protocol
 
@@ -162,17 +177,21 @@ def _sheet(arguments) -> int:
     status, results = EXIT_OK, []
     for path in arguments.patients:
         try:
-            results.append((path, _one(path, protocol, phase, arguments)))
+            result = _one(path, protocol, phase, arguments)
         except (InputError, RegimenError) as exc:
             print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
             status = EXIT_REFUSED
+            continue
+        if isinstance(result, Pending):
+            from dosing import render
+
+            result.htmls = [render.html(d) for d in result.documents]
+            if printer is not None:
+                printer.submit(result.htmls)  # laid out while the next patient is computed
+        results.append((path, result))
     pending = [(path, result) for path, result in results if isinstance(result, Pending)]
     if pending:
-        # Every patient's documents are laid out together, so a batch keeps both cores busy.
-        from dosing import render
-
-        everything = [d for _, p in pending for d in p.documents]
-        made = render.pdfs(everything) if arguments.format == "pdf" else [render.html(d).encode("utf-8") for d in everything]
+        made = printer.collect() if printer is not None else [h.encode("utf-8") for _, p in pending for h in p.htmls]
         for path, result in pending:
             mine, made = made[:len(result.documents)], made[len(result.documents):]
             try:

@@ -1,0 +1,65 @@
+"""The printer process: PDFs come back in the order sent, and a failure is an error, never a hang."""
+
+import io
+import os
+import time
+
+import pytest
+from pypdf import PdfReader
+
+from dosing import printer
+from dosing.printer import Printer, PrinterError
+
+
+def _page(text: str) -> str:
+    return f"<!DOCTYPE html><html><body><p>{text}</p></body></html>"
+
+
+def _text(pdf: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_pdfs_come_back_in_the_order_submitted_across_patients():
+    # A long document is sent first in the second batch; the pool lays it out
+    # first, but the answers must still line up with what was sent.
+    long = "<br>".join(f"line {i}" for i in range(300))
+    sheets = Printer(workers=2)
+    sheets.submit([_page("first patient orders"), _page("first patient calendar")])
+    sheets.submit([_page("second patient orders"), _page(long)])
+    made = sheets.collect()
+    assert [m[:5] for m in made] == [b"%PDF-"] * 4
+    assert "first patient orders" in _text(made[0])
+    assert "first patient calendar" in _text(made[1])
+    assert "second patient orders" in _text(made[2])
+    assert "line 299" in _text(made[3])
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch):
+    # The worker is forked from this process, so it runs the patched layout and dies.
+    monkeypatch.setattr(printer, "_layout", lambda html: os._exit(9))
+    sheets = Printer(workers=1)
+    sheets.submit([_page("never printed")])
+    started = time.monotonic()
+    with pytest.raises(PrinterError, match="printer failed"):
+        sheets.collect()
+    assert time.monotonic() - started < 60
+
+
+def test_cancel_returns_at_once_and_the_printer_leaves_by_itself():
+    sheets = Printer(workers=1)
+    pid = sheets._pid
+    started = time.monotonic()
+    sheets.cancel()
+    assert time.monotonic() - started < 0.1
+    deadline = time.monotonic() + 30
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        assert time.monotonic() < deadline, "the printer did not leave after the command cancelled it"
+        time.sleep(0.05)
+
+
+def test_without_fork_the_pdfs_are_laid_out_in_process(monkeypatch):
+    monkeypatch.delattr(os, "fork")
+    sheets = Printer()
+    sheets.submit([_page("laid out here")])
+    (made,) = sheets.collect()
+    assert "laid out here" in _text(made)
