@@ -20,14 +20,6 @@ PHASES = (
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
 
 
-class Pending:
-    """A patient's documents, computed and waiting to be rendered and written."""
-
-    def __init__(self, documents, finish):
-        self.documents, self.finish = documents, finish
-        self.htmls: list[str] = []
-
-
 def _clock(text: str):
     from datetime import time
 
@@ -174,10 +166,12 @@ def _sheets(arguments, printer) -> int:
     except RegimenError as exc:
         print(f"dosing: refused: regimen data: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    from dosing.sheets import Pending, prepare
+
     status, results = EXIT_OK, []
     for path in arguments.patients:
         try:
-            result = _one(path, protocol, phase, arguments)
+            result = prepare(path, protocol, phase, arguments)
         except (InputError, RegimenError) as exc:
             print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
             status = EXIT_REFUSED
@@ -195,10 +189,14 @@ def _sheets(arguments, printer) -> int:
         for path, result in pending:
             mine, made = made[:len(result.documents)], made[len(result.documents):]
             try:
-                result.finish(mine)
+                for written in result.finish(mine):
+                    print(written)
             except (InputError, RegimenError) as exc:
                 print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
                 status = EXIT_REFUSED
+                continue
+            for warning in result.orders.warnings:
+                print(f"warning: {path}: {warning}", file=sys.stderr)
     results = [result for _, result in results]
     if arguments.format == "json" and results:
         print(json.dumps(results[0] if len(arguments.patients) == 1 else results, indent=2, ensure_ascii=False))
@@ -252,12 +250,13 @@ def _resume(arguments) -> int:
     from dosing.json_orders import bag_dict
     from dosing.regimen import load_phase, load_protocol
     from dosing.schedule import phase_orders
+    from dosing.sheets import on_pathway
 
     try:
         protocol = load_protocol(arguments.regimens)
         phase = load_phase(protocol, "blinatumomab")
         patient = patients.load(arguments.patient)
-        _on_pathway(patient, phase.name, arguments.override_pathway)
+        on_pathway(patient, phase.name, arguments.override_pathway)
         orders = phase_orders(patient, protocol, phase, arguments.start, infusion_start=arguments.infusion_start,
                               override=arguments.override_pathway, bag_hours=arguments.bag_hours)
         first = orders.bags[0]
@@ -316,125 +315,6 @@ def _resumption_text(result, premedication) -> list[str]:
     return said
 
 
-def _on_pathway(patient, phase_name: str, override: str | None) -> None:
-    """A phase the results do not lead to is refused, unless a clinician overrides with a reason."""
-    from dosing.errors import InputError
-    from dosing.pathway import plan
-
-    result = plan(patient)
-    if phase_name in result.phases or override:
-        return
-    route = " → ".join(result.phases)
-    if result.off_protocol:
-        why = "the patient is off protocol"
-    elif result.awaiting:
-        why = f"the pathway is awaiting the {result.awaiting}"
-    else:
-        why = result.reasons[-2] if result.phases[-1] == "HSCT" else result.reasons[-1]
-    raise InputError(
-        "--phase", f"{phase_name} is not on this patient's pathway ({result.initial_risk} → {result.current_risk}: {route}); {why}",
-        f"the pathway leads to: {', '.join(p for p in result.phases if p != 'induction') or 'induction only, so far'}; "
-        "to order it anyway, give --override-pathway \"REASON\"",
-    )
-
-
-def _one(path: Path, protocol, phase, arguments):
-    from datetime import timedelta
-
-    from dosing import patient as patients
-
-    patient = patients.load(path)
-    _on_pathway(patient, phase.name, arguments.override_pathway)
-    weeks = arguments.weeks or (8 if phase.name == "maintenance" else None)
-    window = None
-    if weeks or arguments.window_from:
-        first = arguments.window_from or arguments.start
-        window = (first, first + timedelta(weeks=weeks or 104) - timedelta(days=1))
-    options = _options(arguments, window)
-    orders = _compute(patient, protocol, phase, arguments.start, options)
-    from dosing import issue_log
-    from dosing.json_orders import as_dict
-
-    log = issue_log.IssueLog(arguments.out) if (arguments.out / issue_log.FILE_NAME).exists() or arguments.format != "json" else None
-    if log is not None:
-        orders = _weight_change(orders, log)
-    if arguments.format == "json":
-        return as_dict(orders)
-    from dosing.order_sheet import documents
-    from dosing.errors import InputError
-    from dosing.output import AlreadyIssued, safe_stem, write_new
-
-    inputs = path.read_bytes()
-    regimens = issue_log.regimen_hash(protocol.directory.parent)
-    computed = as_dict(orders)
-    previous = log.latest(patient.id, phase.name, orders.start.isoformat())
-    version, replaces, changed = 1, None, []
-    if previous is not None:
-        changed = issue_log.changes(previous, inputs, regimens, options, computed)
-        if not changed and not arguments.reissue:
-            raise AlreadyIssued(
-                "output", f"already issued: version {previous.version} of this sheet ({previous.issued_at}) and nothing has changed; "
-                "an issued sheet is never overwritten", "keep the issued sheet; to issue a new version anyway give --reissue \"REASON\"")
-        version, replaces = previous.version + 1, previous.id
-        if arguments.reissue:
-            changed.append(f"re-issued: {arguments.reissue}")
-    issue = {"version": version, "replaces": f"version {previous.version}, issued {previous.issued_at}" if previous else None, "changes": changed}
-    stem = safe_stem(orders.patient.id, phase.name, orders.start) + (f"_v{version}" if version > 1 else "")
-    chosen = [d for d in documents(orders, issue=issue) if arguments.documents is None or d.kind in arguments.documents]
-    if not chosen:
-        raise InputError("--documents", f"{phase.title} has none of the documents asked for", "choose documents this phase has")
-
-    def finish(made: list[bytes]) -> str:
-        """Write the rendered documents and record the issue (after all patients are rendered)."""
-        files = {f"{stem}_{d.kind}.{arguments.format}": content for d, content in zip(chosen, made)}
-        for written in write_new(arguments.out, files):
-            print(written)
-        log.record(patient_id=patient.id, phase=phase.name, start=orders.start.isoformat(), version=version, replaces=replaces,
-                   changes="; ".join(changed), tool_version=__version__, inputs=inputs, regimen_sha256=regimens,
-                   options=options, orders=computed, files=files)
-        for warning in orders.warnings:
-            print(f"warning: {path}: {warning}", file=sys.stderr)
-        return str(path)
-
-    return Pending(chosen, finish)
-
-
-def _options(arguments, window) -> dict:
-    """What shapes the orders besides the patient file and the regimen data (recorded, so verify can redo it)."""
-    return {
-        "format": arguments.format,
-        "infusion_start": arguments.infusion_start.strftime("%H:%M") if arguments.infusion_start else None,
-        "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
-        "override": arguments.override_pathway,
-        "bag_hours": arguments.bag_hours,
-    }
-
-
-def _compute(patient, protocol, phase, start, options):
-    from datetime import time
-
-    from dosing.schedule import phase_orders
-
-    window = tuple(date.fromisoformat(d) for d in options["window"]) if options["window"] else None
-    clock = time.fromisoformat(options["infusion_start"]) if options["infusion_start"] else None
-    return phase_orders(patient, protocol, phase, start, infusion_start=clock, window=window,
-                        override=options["override"], bag_hours=options["bag_hours"])
-
-
-def _weight_change(orders, log):
-    """safety.md: a weight 5 % or more from the last sheet issued for this patient is a warning."""
-    from dosing.schedule import with_notice
-
-    last = log.last_for_patient(orders.patient.id)
-    if last is None:
-        return orders
-    before, now = last.orders["weight_kg"], orders.measurement.weight.m_as("kg")
-    if abs(now - before) / before >= 0.05:
-        return with_notice(orders, f"Weight changed by {(now - before) / before:+.0%} since the last sheet issued for this patient "
-                                   f"({before:g} kg, {last.phase}, issued {last.issued_at[:10]}): check the weight and the doses.")
-    return orders
-
-
 def _verify(arguments) -> int:
     import tomllib
 
@@ -443,6 +323,7 @@ def _verify(arguments) -> int:
     from dosing.errors import InputError, RegimenError
     from dosing.json_orders import as_dict
     from dosing.regimen import load_phase, load_protocol
+    from dosing.sheets import compute
 
     sheet = arguments.sheet_file
     try:
@@ -462,7 +343,7 @@ def _verify(arguments) -> int:
     try:
         protocol = load_protocol(arguments.regimens)
         patient = patients.from_dict(tomllib.loads(issue.inputs.decode("utf-8")))
-        orders = _compute(patient, protocol, load_phase(protocol, issue.phase), date.fromisoformat(issue.start), issue.options)
+        orders = compute(patient, protocol, load_phase(protocol, issue.phase), date.fromisoformat(issue.start), issue.options)
     except (InputError, RegimenError) as exc:
         print(f"dosing: refused: the recorded inputs no longer give a sheet: {exc}", file=sys.stderr)
         return EXIT_REFUSED

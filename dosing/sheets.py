@@ -1,0 +1,160 @@
+"""Issuing a phase's sheets for one patient: the steps the command line and the web page share.
+
+`prepare` loads the patient file, refuses a phase off the pathway, computes the
+orders (with the weight-change warning from the issue log), works out the
+version from the issue log and builds the documents. `Pending.finish` writes
+the rendered documents, never over an issued one, and records the issue. The
+command line (`dosing sheet`) and the web page (`dosing serve`) both call
+these, so there is one way a sheet is made.
+"""
+
+from datetime import date, time, timedelta
+from pathlib import Path
+
+import attrs
+
+from dosing import __version__
+
+
+@attrs.frozen
+class Request:
+    """What a sheet is asked for with: the command line's options, by the same names."""
+
+    start: date
+    out: Path
+    format: str = "pdf"  #: pdf, html or json
+    infusion_start: time | None = None
+    weeks: int | None = None
+    window_from: date | None = None
+    documents: frozenset | None = None  #: document kinds; None for all the phase has
+    bag_hours: int = 24
+    override_pathway: str | None = None
+    reissue: str | None = None
+
+
+@attrs.define
+class Pending:
+    """A patient's documents, computed and waiting to be rendered and written."""
+
+    patient: object
+    orders: object
+    documents: list
+    finish: object  #: finish(rendered: list[bytes]) -> list[Path] written
+    version: int = 1
+    htmls: list = attrs.Factory(list)
+
+
+def on_pathway(patient, phase_name: str, override: str | None) -> None:
+    """A phase the results do not lead to is refused, unless a clinician overrides with a reason."""
+    from dosing.errors import InputError
+    from dosing.pathway import plan
+
+    result = plan(patient)
+    if phase_name in result.phases or override:
+        return
+    route = " → ".join(result.phases)
+    if result.off_protocol:
+        why = "the patient is off protocol"
+    elif result.awaiting:
+        why = f"the pathway is awaiting the {result.awaiting}"
+    else:
+        why = result.reasons[-2] if result.phases[-1] == "HSCT" else result.reasons[-1]
+    raise InputError(
+        "--phase", f"{phase_name} is not on this patient's pathway ({result.initial_risk} → {result.current_risk}: {route}); {why}",
+        f"the pathway leads to: {', '.join(p for p in result.phases if p != 'induction') or 'induction only, so far'}; "
+        "to order it anyway, give --override-pathway \"REASON\"",
+    )
+
+
+def prepare(path: Path, protocol, phase, request, preview: bool = False):
+    """The orders as a dict (json), or a Pending sheet to render and write.
+
+    A preview is never refused for being issued already: it writes nothing.
+    """
+    from dosing import issue_log
+    from dosing import patient as patients
+    from dosing.json_orders import as_dict
+
+    patient = patients.load(path)
+    on_pathway(patient, phase.name, request.override_pathway)
+    weeks = request.weeks or (8 if phase.name == "maintenance" else None)
+    window = None
+    if weeks or request.window_from:
+        first = request.window_from or request.start
+        window = (first, first + timedelta(weeks=weeks or 104) - timedelta(days=1))
+    options = request_options(request, window)
+    orders = compute(patient, protocol, phase, request.start, options)
+    has_log = (request.out / issue_log.FILE_NAME).exists()
+    log = issue_log.IssueLog(request.out) if has_log or (request.format != "json" and not preview) else None
+    if log is not None:
+        orders = _weight_change(orders, log)
+    if request.format == "json":
+        return as_dict(orders)
+    from dosing.errors import InputError
+    from dosing.order_sheet import documents
+    from dosing.output import AlreadyIssued, safe_stem, write_new
+
+    inputs = Path(path).read_bytes()
+    regimens = issue_log.regimen_hash(protocol.directory.parent)
+    computed = as_dict(orders)
+    previous = log.latest(patient.id, phase.name, orders.start.isoformat()) if log is not None else None
+    version, replaces, changed = 1, None, []
+    if previous is not None:
+        changed = issue_log.changes(previous, inputs, regimens, options, computed)
+        if not changed and not request.reissue and not preview:
+            raise AlreadyIssued(
+                "output", f"already issued: version {previous.version} of this sheet ({previous.issued_at}) and nothing has changed; "
+                "an issued sheet is never overwritten", "keep the issued sheet; to issue a new version anyway give --reissue \"REASON\"")
+        version, replaces = previous.version + 1, previous.id
+        if request.reissue:
+            changed.append(f"re-issued: {request.reissue}")
+    issue = {"version": version, "replaces": f"version {previous.version}, issued {previous.issued_at}" if previous else None, "changes": changed}
+    stem = safe_stem(orders.patient.id, phase.name, orders.start) + (f"_v{version}" if version > 1 else "")
+    chosen = [d for d in documents(orders, issue=issue) if request.documents is None or d.kind in request.documents]
+    if not chosen:
+        raise InputError("--documents", f"{phase.title} has none of the documents asked for", "choose documents this phase has")
+
+    def finish(made: list[bytes]) -> list[Path]:
+        """Write the rendered documents and record the issue."""
+        files = {f"{stem}_{d.kind}.{request.format}": content for d, content in zip(chosen, made)}
+        written = write_new(request.out, files)
+        log.record(patient_id=patient.id, phase=phase.name, start=orders.start.isoformat(), version=version, replaces=replaces,
+                   changes="; ".join(changed), tool_version=__version__, inputs=inputs, regimen_sha256=regimens,
+                   options=options, orders=computed, files=files)
+        return written
+
+    return Pending(patient=patient, orders=orders, documents=chosen, finish=finish, version=version)
+
+
+def request_options(request, window) -> dict:
+    """What shapes the orders besides the patient file and the regimen data (recorded, so verify can redo it)."""
+    return {
+        "format": request.format,
+        "infusion_start": request.infusion_start.strftime("%H:%M") if request.infusion_start else None,
+        "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
+        "override": request.override_pathway,
+        "bag_hours": request.bag_hours,
+    }
+
+
+def compute(patient, protocol, phase, start, options):
+    from dosing.schedule import phase_orders
+
+    window = tuple(date.fromisoformat(d) for d in options["window"]) if options["window"] else None
+    clock = time.fromisoformat(options["infusion_start"]) if options["infusion_start"] else None
+    return phase_orders(patient, protocol, phase, start, infusion_start=clock, window=window,
+                        override=options["override"], bag_hours=options["bag_hours"])
+
+
+def _weight_change(orders, log):
+    """safety.md: a weight 5 % or more from the last sheet issued for this patient is a warning."""
+    from dosing.schedule import with_notice
+
+    last = log.last_for_patient(orders.patient.id)
+    if last is None:
+        return orders
+    before, now = last.orders["weight_kg"], orders.measurement.weight.m_as("kg")
+    if abs(now - before) / before >= 0.05:
+        return with_notice(orders, f"Weight changed by {(now - before) / before:+.0%} since the last sheet issued for this patient "
+                                   f"({before:g} kg, {last.phase}, issued {last.issued_at[:10]}): check the weight and the doses.")
+    return orders
