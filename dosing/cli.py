@@ -20,7 +20,7 @@ PHASES = (
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
 
 
-def _clock(text: str):
+def parse_clock(text: str):
     from datetime import time
 
     try:
@@ -33,7 +33,7 @@ def _no_clock(text: str):
     raise argparse.ArgumentTypeError(f"{text!r} is not a time; write it as HH:MM, e.g. 10:00")
 
 
-def _weeks(text: str) -> int:
+def parse_weeks(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 104:
         raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of weeks from 1 to 104")
     return int(text)
@@ -43,7 +43,7 @@ DOCUMENTS = {"orders": "orders", "intrathecal": "intrathecal", "calendar": "cale
              "infusion": "infusion", "preparation": "preparation"}
 
 
-def _documents(text: str) -> frozenset:
+def parse_documents(text: str) -> frozenset:
     asked = {part.strip() for part in text.split(",") if part.strip()}
     unknown = asked - set(DOCUMENTS)
     if unknown or not asked:
@@ -51,13 +51,13 @@ def _documents(text: str) -> frozenset:
     return frozenset(DOCUMENTS[name] for name in asked)
 
 
-def _reason(text: str) -> str:
+def parse_reason(text: str) -> str:
     if len(text.strip()) < 10:
         raise argparse.ArgumentTypeError("give the clinical reason in words (at least 10 characters); it is printed on every page")
     return " ".join(text.split())
 
 
-def _moment(text: str):
+def parse_moment(text: str):
     from datetime import datetime
 
     try:
@@ -66,7 +66,7 @@ def _moment(text: str):
         raise argparse.ArgumentTypeError(f"{text!r}: write the date and time as 'YYYY-MM-DD HH:MM', e.g. '2026-07-12 14:30'") from None
 
 
-def _date(text: str) -> date:
+def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -81,23 +81,23 @@ def parser() -> argparse.ArgumentParser:
                                 description="Compute a phase's orders for one or more patient files and write the sheets.")
     sheet.add_argument("patients", nargs="+", type=Path, metavar="PATIENT", help="patient file(s), TOML")
     sheet.add_argument("--phase", required=True, choices=PHASES, help="the phase to order")
-    sheet.add_argument("--start", required=True, type=_date, metavar="DATE", help="date of day 1 of the phase, YYYY-MM-DD")
+    sheet.add_argument("--start", required=True, type=parse_date, metavar="DATE", help="date of day 1 of the phase, YYYY-MM-DD")
     sheet.add_argument("--out", type=Path, default=Path("sheets"), metavar="DIR", help="folder for the sheets (default: sheets)")
     sheet.add_argument("--format", choices=("pdf", "html", "json"), default="pdf",
                        help="pdf or html files in --out, or json on standard output (default: pdf)")
     sheet.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder (default: the one shipped)")
-    sheet.add_argument("--infusion-start", type=_clock, metavar="HH:MM",
+    sheet.add_argument("--infusion-start", type=parse_clock, metavar="HH:MM",
                        help="clock time on day 1 when the high-dose methotrexate infusion starts (HR1, HR2); rescue times follow it")
-    sheet.add_argument("--weeks", type=_weeks, metavar="N", help="print N weeks of the phase (maintenance: default 8)")
-    sheet.add_argument("--from", dest="window_from", type=_date, metavar="DATE", help="first date of the weeks printed (default: --start)")
-    sheet.add_argument("--documents", type=_documents, metavar="LIST",
+    sheet.add_argument("--weeks", type=parse_weeks, metavar="N", help="print N weeks of the phase (maintenance: default 8)")
+    sheet.add_argument("--from", dest="window_from", type=parse_date, metavar="DATE", help="first date of the weeks printed (default: --start)")
+    sheet.add_argument("--documents", type=parse_documents, metavar="LIST",
                        help="which documents to write, comma-separated: orders, intrathecal, calendar, record, infusion, "
                             "preparation (default: all the phase has)")
     sheet.add_argument("--bag-hours", type=int, default=24, metavar="HOURS",
                        help="blinatumomab: hours each bag runs, 24, 48, 72 or 96 (168 only from 22 kg); default 24")
-    sheet.add_argument("--override-pathway", type=_reason, metavar="REASON",
+    sheet.add_argument("--override-pathway", type=parse_reason, metavar="REASON",
                        help="order a phase the patient's results do not lead to; the reason is printed on every page")
-    sheet.add_argument("--reissue", type=_reason, metavar="REASON",
+    sheet.add_argument("--reissue", type=parse_reason, metavar="REASON",
                        help="issue a new version even though nothing has changed (a lost or damaged sheet); the reason is recorded")
 
     verify = commands.add_parser("verify", help="recompute an issued sheet from the inputs recorded for it",
@@ -110,21 +110,30 @@ def parser() -> argparse.ArgumentParser:
                                  description="Recompute the blinatumomab bags after an interruption: up to 7 days, continue to "
                                              "28 infusion days in total; longer, a new course (reference.md §9).")
     resume.add_argument("patient", type=Path, metavar="PATIENT", help="patient file, TOML")
-    resume.add_argument("--start", required=True, type=_date, metavar="DATE", help="day 1 of the blinatumomab course, YYYY-MM-DD")
-    resume.add_argument("--infusion-start", type=_clock, metavar="HH:MM", help="when the first bag went up on day 1 (default 08:00)")
-    resume.add_argument("--stopped", required=True, type=_moment, metavar="'YYYY-MM-DD HH:MM'", help="when the infusion stopped")
-    resume.add_argument("--restart", required=True, type=_moment, metavar="'YYYY-MM-DD HH:MM'", help="when it restarts")
+    resume.add_argument("--start", required=True, type=parse_date, metavar="DATE", help="day 1 of the blinatumomab course, YYYY-MM-DD")
+    resume.add_argument("--infusion-start", type=parse_clock, metavar="HH:MM", help="when the first bag went up on day 1 (default 08:00)")
+    resume.add_argument("--stopped", required=True, type=parse_moment, metavar="'YYYY-MM-DD HH:MM'", help="when the infusion stopped")
+    resume.add_argument("--restart", required=True, type=parse_moment, metavar="'YYYY-MM-DD HH:MM'", help="when it restarts")
     resume.add_argument("--bag-hours", type=int, default=24, metavar="HOURS", help="hours each new bag runs (default 24)")
     resume.add_argument("--out", type=Path, default=Path("sheets"), metavar="DIR")
     resume.add_argument("--format", choices=("pdf", "html", "json"), default="pdf")
     resume.add_argument("--regimens", type=Path, metavar="DIR")
-    resume.add_argument("--override-pathway", type=_reason, metavar="REASON")
+    resume.add_argument("--override-pathway", type=parse_reason, metavar="REASON")
+
+    serve = commands.add_parser("serve", help="the same work as a page in your browser (needs: pip install \".[web]\")",
+                                description="Start the pharmacy page on this computer and print its address. It listens on "
+                                            "127.0.0.1 only, unless --host says otherwise.")
+    serve.add_argument("--port", type=int, default=8400, metavar="PORT", help="port to listen on (default 8400)")
+    serve.add_argument("--host", default="127.0.0.1", metavar="HOST",
+                       help="address to listen on (default 127.0.0.1: this computer only); anyone who can reach another can make sheets")
+    serve.add_argument("--out", type=Path, default=Path("sheets"), metavar="DIR", help="folder for the sheets and issue log (default: sheets)")
+    serve.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder (default: the one shipped)")
 
     plan = commands.add_parser("plan", help="the risk group and the phases the results lead to",
                                description="Show the risk group, the phases the patient's results lead to so far, the result awaited, and estimated dates.")
     plan.add_argument("patient", type=Path, metavar="PATIENT", help="patient file, TOML")
     plan.add_argument("--format", choices=("text", "json"), default="text")
-    plan.add_argument("--start", type=_date, metavar="DATE", help="date induction started (default: the diagnosis date), for the estimated dates")
+    plan.add_argument("--start", type=parse_date, metavar="DATE", help="date induction started (default: the diagnosis date), for the estimated dates")
     plan.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder")
     return top
 
@@ -132,7 +141,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     arguments = parser().parse_args(argv)
     try:
-        command = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify}[arguments.command]
+        command = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify, "serve": _serve}[arguments.command]
         return command(arguments)
     except KeyboardInterrupt:
         return 130
@@ -201,6 +210,22 @@ def _sheets(arguments, printer) -> int:
     if arguments.format == "json" and results:
         print(json.dumps(results[0] if len(arguments.patients) == 1 else results, indent=2, ensure_ascii=False))
     return status
+
+
+def _serve(arguments) -> int:
+    try:
+        from dosing import web
+    except ImportError as exc:
+        print(f"dosing: refused: serve needs the web extra ({exc.name} is not installed); install it with: pip install \".[web]\"",
+              file=sys.stderr)
+        return EXIT_USAGE
+    from dosing.errors import RegimenError
+
+    try:
+        return web.serve(arguments.host, arguments.port, arguments.out, arguments.regimens)
+    except RegimenError as exc:
+        print(f"dosing: refused: regimen data: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
 
 
 def _plan(arguments) -> int:

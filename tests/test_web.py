@@ -1,0 +1,174 @@
+"""The web page through Flask's test client: the same engine as the command line, and safe by default."""
+
+import io
+import json
+import re
+import tomllib
+
+import pytest
+
+pytest.importorskip("flask", reason="the web extra is not installed: pip install '.[web]'")
+
+from dosing import patient as patients  # noqa: E402
+from dosing.issue_log import IssueLog  # noqa: E402
+from dosing.web import create_app, form_values, patient_data, patient_toml  # noqa: E402
+
+from conftest import EXAMPLES, main  # noqa: E402
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app(tmp_path / "sheets")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def token(client) -> str:
+    page = client.get("/").get_data(as_text=True)
+    return re.search(r'name="token" value="([^"]+)"', page)[1]
+
+
+def example_form(name: str) -> dict:
+    """The form as a browser would post it after opening an example file."""
+    with open(EXAMPLES / name, "rb") as stream:
+        return form_values(tomllib.load(stream))
+
+
+def post(client, form: dict, action: str, **extra):
+    return client.post("/", data={**form, "token": token(client), "action": action, **extra})
+
+
+def test_the_form_writes_the_file_the_command_line_reads(tmp_path):
+    # Opening a file and saving it again gives a file that loads to the same patient.
+    for name in ("standard-risk.toml", "sr-moves-to-high-risk.toml", "turns-one-year.toml", "ir-block-path.toml"):
+        original = patients.load(EXAMPLES / name)
+        data, _ = patient_data(example_form(name))
+        written = tmp_path / name
+        written.write_text(patient_toml(data), encoding="utf-8")
+        assert patients.load(written) == original, name
+
+
+def test_blank_rows_are_left_out_and_errors_map_back_to_their_row():
+    form = example_form("standard-risk.toml")
+    # Row 1 left blank; the real measurement typed in row 3 with a typo (62 kg for 6.2 kg).
+    measurement = {k: v for k, v in form.items() if k.startswith("measurements[1]")}
+    for key in measurement:
+        form[key] = ""
+        form[key.replace("[1]", "[3]")] = measurement[key]
+    form["measurements[3].weight"] = "62 kg"
+    data, where = patient_data(form)
+    assert len(data["measurements"]) == 1 and where == {"measurements[1]": "measurements[3]"}
+
+
+def test_a_field_error_is_shown_beside_its_field(client):
+    form = example_form("standard-risk.toml")
+    form["measurements[1].weight"] = "62 kg"
+    response = post(client, form, "plan")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    # The message follows the weight box inside the same table cell, and the box is marked invalid.
+    cell = re.search(r'<td class="invalid">\s*<input id="measurements\[1\]\.weight".*?</td>', page, re.S)[0]
+    assert 'aria-invalid="true"' in cell
+    assert "62.0 kg is outside 0.3-30 kg, which no child under three can measure" in cell
+
+
+def test_allergies_are_never_assumed(client):
+    form = example_form("standard-risk.toml")
+    form.pop("patient.no_known_allergies")
+    form["patient.allergies"] = ""
+    page = post(client, form, "plan").get_data(as_text=True)
+    assert re.search(r'id="error-patient\.allergies"[^>]*>patient\.allergies: is missing; the sheet will not guess', page)
+
+
+def test_the_plan_is_the_command_lines_plan(client, capsys):
+    page = post(client, example_form("sr-moves-to-high-risk.toml"), "plan").get_data(as_text=True)
+    main(["plan", str(EXAMPLES / "sr-moves-to-high-risk.toml"), "--format", "json"])
+    plan = json.loads(capsys.readouterr().out)
+    # Day-36 MRD exactly 0.1 % is high risk (reference.md: "0.1 % or more"), so blinatumomab then HSCT.
+    assert plan["current_risk"] == "HR" and plan["phases"] == ["induction", "blinatumomab", "HSCT"]
+    assert "<strong>SR</strong> at diagnosis, <strong>HR</strong> now" in page
+    for step in plan["estimated"]:
+        assert f"<td>{step['phase']}</td><td>{step['start']}</td>" in page
+
+
+def test_issued_pdfs_hold_the_same_orders_as_the_command_line(client, app, tmp_path, capsys):
+    form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01"}
+    page = post(client, form, "issue").get_data(as_text=True)
+    names = re.findall(r'href="/sheets/([^"]+)"', page)
+    assert names == [f"MRN-100001_induction_2026-06-01_{kind}.pdf" for kind in ("orders", "intrathecal", "calendar", "administration-record")]
+    assert client.get(f"/sheets/{names[0]}").get_data()[:5] == b"%PDF-"
+    # The issue log the web page wrote holds the very orders `dosing sheet --format json` computes.
+    main(["sheet", str(EXAMPLES / "standard-risk.toml"), "--phase", "induction", "--start", "2026-06-01", "--format", "json"])
+    from_cli = json.loads(capsys.readouterr().out)
+    logged = IssueLog(tmp_path / "sheets").latest("MRN-100001", "induction", "2026-06-01").orders
+    assert logged == from_cli
+    # The same sheet again is refused beside the re-issue box, as the command line refuses it.
+    again = post(client, form, "issue")
+    assert again.status_code == 422
+    assert 'id="error-sheet.reissue"' in again.get_data(as_text=True)
+
+
+def test_preview_writes_nothing_and_shows_every_warning(client, tmp_path):
+    form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01"}
+    page = post(client, form, "preview").get_data(as_text=True)
+    assert not (tmp_path / "sheets").exists()
+    assert page.count('<iframe class="sheet"') == 4 and "sandbox srcdoc=" in page
+    # Inside the warnings box: the dexamethasone taper's rounding (0.05533 mg given as 0.05 mg) and the draft banner.
+    warnings = re.search(r'<section class="warnings".*?</section>', page, re.S)[0]
+    assert "dexamethasone PO days 35, 36: rounding to the product step moves each dose by 10% (calculated 0.05533 mg, given 0.05 mg)" in warnings
+    assert "DRAFT: the orders use placeholder values" in warnings
+
+
+def test_everything_shown_is_escaped(client):
+    form = example_form("standard-risk.toml") | {"patient.name": '<img src=x onerror="alert(1)">', "sheet.phase": "induction",
+                                                 "sheet.start": "2026-06-01"}
+    page = post(client, form, "preview").get_data(as_text=True)
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page  # in the name box
+    # Inside the frame's srcdoc the sheet's own escaping is escaped again: still text, never markup.
+    assert "&amp;lt;img src=x" in page
+
+
+def test_a_post_without_the_pages_token_is_refused(client):
+    response = client.post("/", data={**example_form("standard-risk.toml"), "action": "plan"})
+    assert response.status_code == 403
+
+
+def test_only_the_address_it_listens_on_is_answered(client):
+    # A page elsewhere that points a name of its own at 127.0.0.1 (DNS rebinding) gets nothing.
+    assert client.get("/", headers={"Host": "attacker.example"}).status_code == 421
+    assert client.get("/", headers={"Host": "127.0.0.1:8400"}).status_code == 200
+
+
+def test_an_upload_over_the_size_limit_is_refused(client):
+    big = io.BytesIO(b"# " + b"x" * (300 * 1024))
+    response = client.post("/", data={"token": token(client), "action": "open", "patient_file": (big, "big.toml")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "larger than 256 kB" in response.get_data(as_text=True)
+
+
+def test_the_page_loads_nothing_from_anywhere(client):
+    response = client.get("/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy  # no script runs at all
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert not re.search(r'(src|href)="(https?:)?//', response.get_data(as_text=True))
+
+
+def test_downloads_come_only_from_the_output_folder(client, tmp_path):
+    (tmp_path / "secret.pdf").write_bytes(b"%PDF- not yours")
+    for name in ("../secret.pdf", "..%2Fsecret.pdf", ".issue-log.sqlite", "issue-log.sqlite"):
+        assert client.get(f"/sheets/{name}").status_code == 404, name
+
+
+def test_the_downloaded_patient_file_is_the_form(client, tmp_path):
+    form = example_form("turns-one-year.toml")
+    response = post(client, form, "download")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="MRN-100004.toml"'
+    saved = tmp_path / "saved.toml"
+    saved.write_bytes(response.get_data())
+    assert patients.load(saved) == patients.load(EXAMPLES / "turns-one-year.toml")
