@@ -199,7 +199,7 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
         return response
 
     def page(values=None, errors=None, status=200, **shown):
-        from dosing.cli import PHASES, DOCUMENTS
+        from dosing.cli import DOCUMENTS, PHASES
 
         values = values or {}
         rows = form_rows(values)

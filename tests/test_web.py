@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("flask", reason="the web extra is not installed: pip install '.[web]'")
 
+from conftest import EXAMPLES, main  # noqa: E402
+
 from dosing import patient as patients  # noqa: E402
 from dosing.issue_log import IssueLog  # noqa: E402
 from dosing.web import create_app, form_values, patient_data, patient_toml  # noqa: E402
-
-from conftest import EXAMPLES, main  # noqa: E402
 
 
 @pytest.fixture
