@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, main
 
 
 def dosing(*args, cwd=ROOT):
@@ -49,3 +49,13 @@ def test_import_does_no_work():
     done = subprocess.run([sys.executable, "-c", "import sys, dosing; print(sorted(m for m in ('pint', 'attrs', 'jinja2') if m in sys.modules))"],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"
+
+
+def test_serve_without_the_web_extra_says_how_to_install_it(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "flask", None)  # as if Flask were not installed
+    monkeypatch.delitem(sys.modules, "dosing.web", raising=False)
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "serve needs the web extra (flask is not installed)" in err and 'pip install ".[web]"' in err
