@@ -86,6 +86,12 @@ class IssueLog:
     def close(self):
         self.db.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def _issue(self, row) -> Issue:
         fields = list(row)
         fields[12], fields[13] = json.loads(fields[12]), json.loads(fields[13])

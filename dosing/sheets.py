@@ -84,10 +84,13 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
         window = (first, first + timedelta(weeks=weeks or 104) - timedelta(days=1))
     options = request_options(request, window)
     orders = compute(patient, protocol, phase, request.start, options)
-    has_log = (request.out / issue_log.FILE_NAME).exists()
-    log = issue_log.IssueLog(request.out) if has_log or (request.format != "json" and not preview) else None
-    if log is not None:
-        orders = _weight_change(orders, log)
+    previous = None
+    # The log is read now and written in finish(), each with its own short connection:
+    # a batch or the web page never holds one open per patient.
+    if (request.out / issue_log.FILE_NAME).exists() or (request.format != "json" and not preview):
+        with issue_log.IssueLog(request.out) as log:
+            orders = _weight_change(orders, log)
+            previous = log.latest(patient.id, phase.name, orders.start.isoformat())
     if request.format == "json":
         return as_dict(orders)
     from dosing.errors import InputError
@@ -97,7 +100,6 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
     inputs = Path(path).read_bytes()
     regimens = issue_log.regimen_hash(protocol.directory.parent)
     computed = as_dict(orders)
-    previous = log.latest(patient.id, phase.name, orders.start.isoformat()) if log is not None else None
     version, replaces, changed = 1, None, []
     if previous is not None:
         changed = issue_log.changes(previous, inputs, regimens, options, computed)
@@ -118,9 +120,10 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
         """Write the rendered documents and record the issue."""
         files = {f"{stem}_{d.kind}.{request.format}": content for d, content in zip(chosen, made)}
         written = write_new(request.out, files)
-        log.record(patient_id=patient.id, phase=phase.name, start=orders.start.isoformat(), version=version, replaces=replaces,
-                   changes="; ".join(changed), tool_version=__version__, inputs=inputs, regimen_sha256=regimens,
-                   options=options, orders=computed, files=files)
+        with issue_log.IssueLog(request.out) as log:
+            log.record(patient_id=patient.id, phase=phase.name, start=orders.start.isoformat(), version=version, replaces=replaces,
+                       changes="; ".join(changed), tool_version=__version__, inputs=inputs, regimen_sha256=regimens,
+                       options=options, orders=computed, files=files)
         return written
 
     return Pending(patient=patient, orders=orders, documents=chosen, finish=finish, version=version)
