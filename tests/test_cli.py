@@ -54,8 +54,12 @@ def test_import_does_no_work():
 def test_serve_without_the_web_extra_says_how_to_install_it(monkeypatch, capsys):
     import sys
 
+    import dosing
+
     monkeypatch.setitem(sys.modules, "flask", None)  # as if Flask were not installed
     monkeypatch.delitem(sys.modules, "dosing.web", raising=False)
-    assert main(["serve", "--port", "0"]) == 2
+    monkeypatch.delattr(dosing, "web", raising=False)  # imported by an earlier test: import it afresh
+    # A host that cannot be listened on: if the import ever succeeded, the test fails instead of serving forever.
+    assert main(["serve", "--host", "no-such-host.invalid"]) == 2
     err = capsys.readouterr().err
     assert "serve needs the web extra (flask is not installed)" in err and 'pip install ".[web]"' in err
