@@ -172,3 +172,16 @@ def test_the_downloaded_patient_file_is_the_form(client, tmp_path):
     saved = tmp_path / "saved.toml"
     saved.write_bytes(response.get_data())
     assert patients.load(saved) == patients.load(EXAMPLES / "turns-one-year.toml")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.toml")))
+def test_every_example_gets_the_command_lines_doses_through_the_page(name, tmp_path, capsys):
+    # Opened as a file would be, issued through the page (the order sheet only, to keep it quick),
+    # and compared with `dosing sheet --format json` on the file itself: every dose, every day.
+    client = create_app(tmp_path / "sheets").test_client()
+    form = example_form(name) | {"sheet.phase": "induction", "sheet.start": "2026-06-01", "sheet.documents.orders": "on"}
+    assert post(client, form, "issue").status_code == 200
+    main(["sheet", str(EXAMPLES / name), "--phase", "induction", "--start", "2026-06-01", "--format", "json"])
+    from_cli = json.loads(capsys.readouterr().out)
+    patient_id = from_cli["patient"]["id"]
+    assert IssueLog(tmp_path / "sheets").latest(patient_id, "induction", "2026-06-01").orders == from_cli
