@@ -341,45 +341,13 @@ def _resumption_text(result, premedication) -> list[str]:
 
 
 def _verify(arguments) -> int:
-    import tomllib
-
-    from dosing import issue_log
-    from dosing import patient as patients
     from dosing.errors import InputError, RegimenError
-    from dosing.json_orders import as_dict
-    from dosing.regimen import load_phase, load_protocol
-    from dosing.sheets import compute
+    from dosing.sheets import verify
 
-    sheet = arguments.sheet_file
     try:
-        content = sheet.read_bytes()
-    except OSError as exc:
-        print(f"dosing: refused: {sheet}: cannot be read ({exc.strerror})", file=sys.stderr)
-        return EXIT_REFUSED
-    if not (sheet.parent / issue_log.FILE_NAME).exists():
-        print(f"dosing: refused: {sheet}: no issue log ({issue_log.FILE_NAME}) beside it; verify a sheet in the folder it was issued to", file=sys.stderr)
-        return EXIT_REFUSED
-    log = issue_log.IssueLog(sheet.parent)
-    issue = log.by_file(sheet.name, issue_log.sha256(content))
-    if issue is None:
-        print(f"dosing: refused: {sheet}: not in the issue log as written: the file was changed after it was issued, or was not issued here", file=sys.stderr)
-        return EXIT_REFUSED
-    print(f"{sheet.name}: version {issue.version} of {issue.phase} for {issue.patient_id}, day 1 {issue.start}, issued {issue.issued_at} by dosing {issue.tool_version}")
-    try:
-        protocol = load_protocol(arguments.regimens)
-        patient = patients.from_dict(tomllib.loads(issue.inputs.decode("utf-8")))
-        orders = compute(patient, protocol, load_phase(protocol, issue.phase), date.fromisoformat(issue.start), issue.options)
+        result = verify(arguments.sheet_file, arguments.regimens)
     except (InputError, RegimenError) as exc:
-        print(f"dosing: refused: the recorded inputs no longer give a sheet: {exc}", file=sys.stderr)
+        print(f"dosing: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    now = issue_log.regimen_hash(protocol.directory.parent)
-    print("regimen data: " + ("unchanged since the sheet was issued" if now == issue.regimen_sha256 else "CHANGED since the sheet was issued"))
-    differences = [c for c in issue_log.changes(issue, issue.inputs, now, issue.options, as_dict(orders)) if "dose" in c]
-    if differences:
-        from dosing.formatting import tall_man
-
-        names = {name: drug.print_name for name, drug in protocol.drugs.items()}
-        print("DOSES DIFFER from the issued sheet: " + tall_man("; ".join(differences), names))
-        return EXIT_REFUSED
-    print(f"every dose still matches ({len(orders.administrations)} administrations recomputed from the recorded patient file)")
-    return EXIT_OK
+    print("\n".join(result.said))
+    return EXIT_OK if result.matches else EXIT_REFUSED

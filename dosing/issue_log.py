@@ -113,6 +113,14 @@ class IssueLog:
             (name, digest)).fetchone()
         return self._issue(row) if row else None
 
+    def recent_files(self, limit: int = 40) -> list[dict]:
+        """The files of the latest issues, newest first: what a pharmacist may want to open or verify."""
+        rows = self.db.execute(
+            "SELECT files.name, issues.patient_id, issues.phase, issues.start, issues.version, issues.issued_at"
+            " FROM files JOIN issues ON files.issue_id = issues.id ORDER BY issues.id DESC, files.rowid LIMIT ?", (limit,)).fetchall()
+        keys = ("name", "patient_id", "phase", "start", "version", "issued_at")
+        return [dict(zip(keys, row)) for row in rows]
+
     def record(self, *, patient_id, phase, start, version, replaces, changes, tool_version, inputs, regimen_sha256,
                options, orders, files: dict[str, bytes]) -> int:
         with self.db:

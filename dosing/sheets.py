@@ -161,3 +161,54 @@ def _weight_change(orders, log):
         return with_notice(orders, f"Weight changed by {(now - before) / before:+.0%} since the last sheet issued for this patient "
                                    f"({before:g} kg, {last.phase}, issued {last.issued_at[:10]}): check the weight and the doses.")
     return orders
+
+
+@attrs.frozen
+class Verification:
+    said: tuple[str, ...]  #: what was found, a line each
+    matches: bool  #: every dose of the issued sheet is still what the recorded inputs give
+
+
+def verify(sheet: Path, regimens: Path | None = None) -> Verification:
+    """Recompute an issued sheet from the inputs its issue log recorded (`dosing verify`).
+
+    Refused (InputError) when the file cannot be read, has no issue log beside it,
+    or is not in the log byte for byte (changed after it was issued).
+    """
+    import tomllib
+
+    from dosing import issue_log
+    from dosing import patient as patients
+    from dosing.errors import InputError, RegimenError
+    from dosing.formatting import tall_man
+    from dosing.json_orders import as_dict
+    from dosing.regimen import load_phase, load_protocol
+
+    sheet = Path(sheet)
+    try:
+        content = sheet.read_bytes()
+    except OSError as exc:
+        raise InputError(str(sheet), f"cannot be read ({exc.strerror})") from None
+    if not (sheet.parent / issue_log.FILE_NAME).exists():
+        raise InputError(str(sheet), f"no issue log ({issue_log.FILE_NAME}) beside it", "verify a sheet in the folder it was issued to")
+    with issue_log.IssueLog(sheet.parent) as log:
+        issue = log.by_file(sheet.name, issue_log.sha256(content))
+    if issue is None:
+        raise InputError(str(sheet), "not in the issue log as written: the file was changed after it was issued, or was not issued here")
+    said = [f"{sheet.name}: version {issue.version} of {issue.phase} for {issue.patient_id}, day 1 {issue.start}, "
+            f"issued {issue.issued_at} by dosing {issue.tool_version}"]
+    protocol = load_protocol(regimens)
+    try:
+        patient = patients.from_dict(tomllib.loads(issue.inputs.decode("utf-8")))
+        orders = compute(patient, protocol, load_phase(protocol, issue.phase), date.fromisoformat(issue.start), issue.options)
+    except (InputError, RegimenError) as exc:
+        raise InputError(str(sheet), f"the recorded inputs no longer give a sheet: {exc}") from None
+    now = issue_log.regimen_hash(protocol.directory.parent)
+    said.append("regimen data: " + ("unchanged since the sheet was issued" if now == issue.regimen_sha256 else "CHANGED since the sheet was issued"))
+    differences = [c for c in issue_log.changes(issue, issue.inputs, now, issue.options, as_dict(orders)) if "dose" in c]
+    if differences:
+        names = {name: drug.print_name for name, drug in protocol.drugs.items()}
+        said.append("DOSES DIFFER from the issued sheet: " + tall_man("; ".join(differences), names))
+    else:
+        said.append(f"every dose still matches ({len(orders.administrations)} administrations recomputed from the recorded patient file)")
+    return Verification(said=tuple(said), matches=not differences)

@@ -208,9 +208,17 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             rows[name] += [max(rows[name], default=0) + 1 + i for i in range(extra)]
         context = dict(values=values, errors=errors or {}, token=token, rows=rows, phases=PHASES,
                        documents=DOCUMENTS, out=str(out.resolve()), plan=None, preview=None, issued=None, notes=[],
-                       problems=[])
+                       problems=[], verification=None, recent=_recent())
         context.update(shown)
         return flask.render_template("page.html", **context), status
+
+    def _recent() -> list[dict]:
+        from dosing import issue_log
+
+        if not (out / issue_log.FILE_NAME).exists():
+            return []
+        with issue_log.IssueLog(out) as log:
+            return log.recent_files()
 
     @app.get("/")
     def home():
@@ -219,7 +227,9 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
     @app.post("/")
     def act():
         action = flask.request.form.get("action", "plan")
-        values = {k: v for k, v in flask.request.form.items() if k not in ("token", "action")}
+        values = {k: v for k, v in flask.request.form.items() if k not in ("token", "action", "verify")}
+        if "verify" in flask.request.form:
+            return _verify(values, flask.request.form["verify"])
         if action == "open":
             return _open(values)
         if action.startswith("add-") and action[4:] in ARRAYS:
@@ -321,6 +331,17 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             made = [render.pdf(d) for d in pending.documents]
             written = pending.finish(made)
         return page(values, plan=plan, issued=[p.name for p in written], notes=_warnings(pending))
+
+    def _verify(values, name):
+        from dosing.sheets import verify
+
+        if not _ISSUED.match(name):
+            return page(values, problems=[f"{name!r} is not the name of an issued sheet"], status=422)
+        try:
+            result = verify(out / name, regimens)
+        except (InputError, RegimenError) as exc:
+            return page(values, problems=[f"verify {name}: {exc}"], status=422)
+        return page(values, verification={"name": name, "said": result.said, "matches": result.matches})
 
     @app.get("/sheets/<name>")
     def sheet_file(name):

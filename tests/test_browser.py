@@ -153,6 +153,14 @@ def test_a_field_error_appears_beside_the_field(page, site):
     assert not out.exists()
 
 
+def test_enter_in_a_box_shows_the_plan(page, site):
+    url, _ = site
+    page.goto(url)
+    fill_in_novak(page)
+    box(page, "measurements[1].length").press("Enter")
+    assert "Risk group: SR at diagnosis, SR now." in page.locator("section.plan").inner_text()
+
+
 def test_open_a_file_add_an_mrd_result_and_the_plan_moves(page, site):
     url, _ = site
     page.goto(url)

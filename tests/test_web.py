@@ -97,7 +97,8 @@ def test_the_plan_is_the_command_lines_plan(client, capsys):
 def test_issued_pdfs_hold_the_same_orders_as_the_command_line(client, app, tmp_path, capsys):
     form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01"}
     page = post(client, form, "issue").get_data(as_text=True)
-    names = re.findall(r'href="/sheets/([^"]+)"', page)
+    issued = re.search(r'<section class="issued".*?</section>', page, re.S)[0]
+    names = re.findall(r'href="/sheets/([^"]+)"', issued)
     assert names == [f"MRN-100001_induction_2026-06-01_{kind}.pdf" for kind in ("orders", "intrathecal", "calendar", "administration-record")]
     assert client.get(f"/sheets/{names[0]}").get_data()[:5] == b"%PDF-"
     # The issue log the web page wrote holds the very orders `dosing sheet --format json` computes.
@@ -185,3 +186,20 @@ def test_every_example_gets_the_command_lines_doses_through_the_page(name, tmp_p
     from_cli = json.loads(capsys.readouterr().out)
     patient_id = from_cli["patient"]["id"]
     assert IssueLog(tmp_path / "sheets").latest(patient_id, "induction", "2026-06-01").orders == from_cli
+
+
+def test_verify_an_issued_sheet_from_the_page(client, tmp_path):
+    form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01", "sheet.documents.orders": "on"}
+    post(client, form, "issue")
+    name = "MRN-100001_induction_2026-06-01_orders.pdf"
+    page = client.get("/").get_data(as_text=True)
+    assert f'<button type="submit" name="verify" value="{name}"' in page  # listed under "Issued in this folder"
+    page = post(client, form, "plan", verify=name).get_data(as_text=True)
+    result = re.search(r'<section class="verification matches".*?</section>', page, re.S)[0]
+    assert "regimen data: unchanged since the sheet was issued" in result and "every dose still matches" in result
+    # The same file changed after issue is refused, as `dosing verify` refuses it.
+    sheet = tmp_path / "sheets" / name
+    sheet.write_bytes(sheet.read_bytes() + b"\n% edited")
+    refused = post(client, form, "plan", verify=name)
+    assert refused.status_code == 422 and "not in the issue log as written" in refused.get_data(as_text=True)
+    assert post(client, form, "plan", verify="../issue-log.sqlite").status_code == 422
