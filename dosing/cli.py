@@ -267,77 +267,41 @@ def _plan(arguments) -> int:
 
 
 def _resume(arguments) -> int:
-    import attrs
-
-    from dosing import bags, second_check
-    from dosing import patient as patients
     from dosing.errors import InputError, RegimenError
     from dosing.json_orders import bag_dict
-    from dosing.regimen import load_phase, load_protocol
-    from dosing.schedule import phase_orders
-    from dosing.sheets import on_pathway
+    from dosing.regimen import load_protocol
+    from dosing.sheets import resume
 
     try:
-        protocol = load_protocol(arguments.regimens)
-        phase = load_phase(protocol, "blinatumomab")
-        patient = patients.load(arguments.patient)
-        on_pathway(patient, phase.name, arguments.override_pathway)
-        orders = phase_orders(patient, protocol, phase, arguments.start, infusion_start=arguments.infusion_start,
-                              override=arguments.override_pathway, bag_hours=arguments.bag_hours)
-        first = orders.bags[0]
-        course_start = first.start
-        result = bags.resume(first.daily, course_start, arguments.stopped, arguments.restart, arguments.bag_hours,
-                             orders.measurement.weight, orders.product)
-        premedication = next(a for a in orders.administrations if a.drug == "dexamethasone" and a.route == "IV")
-        said = _resumption_text(result, premedication)
+        found = resume(arguments.patient, load_protocol(arguments.regimens), arguments)
         if arguments.format == "json":
+            result = found.result
             print(json.dumps({
-                "patient": {"id": patient.id, "birth_date": patient.birth_date.isoformat()},
-                "course_start": course_start.isoformat(timespec="minutes"),
+                "patient": {"id": found.patient.id, "birth_date": found.patient.birth_date.isoformat()},
+                "course_start": found.course_start.isoformat(timespec="minutes"),
                 "stopped": arguments.stopped.isoformat(timespec="minutes"),
                 "restart": arguments.restart.isoformat(timespec="minutes"),
                 "infused_hours": round(result.infused_hours, 2),
                 "interruption_hours": round(result.interruption.total_seconds() / 3600, 2),
                 "new_course": result.new_course,
                 "remaining_hours": round(result.remaining_hours, 2),
-                "premedication": {"drug": "dexamethasone", "route": "IV", "dose": premedication.total.m_as("mg"), "unit": "mg"} if result.premedication else None,
+                "premedication": {"drug": "dexamethasone", "route": "IV", "dose": found.premedication.total.m_as("mg"), "unit": "mg"}
+                if result.premedication else None,
                 "bags": [bag_dict(b) for b in result.bags],
-                "notes": said,
+                "notes": list(found.said),
             }, indent=2, ensure_ascii=False))
             return EXIT_OK
         from dosing import render
-        from dosing.order_sheet import documents
-        from dosing.output import safe_stem, write_new
 
-        resumed = attrs.evolve(orders, bags=result.bags, notices=tuple(said) + orders.notices, warnings=tuple(said) + orders.warnings)
-        second_check.verify(resumed)
-        stem = safe_stem(patient.id, phase.name, arguments.start) + f"_resume-{arguments.restart:%Y-%m-%dT%H%M}"
         make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
-        files = {f"{stem}_{d.kind}.{arguments.format}": make(d) for d in documents(resumed) if d.kind in ("infusion", "preparation")}
-        for written in write_new(arguments.out, files):
+        for written in found.finish([make(d) for d in found.documents]):
             print(written)
-        for line in said:
+        for line in found.said:
             print(f"note: {line}", file=sys.stderr)
         return EXIT_OK
     except (InputError, RegimenError) as exc:
         print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-
-
-def _resumption_text(result, premedication) -> list[str]:
-    from dosing.formatting import amount
-
-    hours = result.interruption.total_seconds() / 3600
-    said = [f"Infusion stopped after {result.infused_hours:g} hours and interrupted for {hours:g} hours."]
-    if result.new_course:
-        said.append("The interruption is longer than 7 days: this is a new course of 28 days (672 hours) from the restart, "
-                    "as the product label says. The prescriber must confirm a new course.")
-    else:
-        said.append(f"The interruption is 7 days or less: continue to 28 infusion days in total, {result.remaining_hours:g} hours from the restart.")
-    if result.premedication:
-        said.append(f"The interruption lasted 4 hours or more: give dexamethasone {amount(premedication.total, 'mg')} IV "
-                    "30 to 60 minutes before the restart.")
-    return said
 
 
 def _verify(arguments) -> int:

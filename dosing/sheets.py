@@ -212,3 +212,65 @@ def verify(sheet: Path, regimens: Path | None = None) -> Verification:
     else:
         said.append(f"every dose still matches ({len(orders.administrations)} administrations recomputed from the recorded patient file)")
     return Verification(said=tuple(said), matches=not differences)
+
+
+@attrs.define
+class Resumption:
+    """The blinatumomab bags after an interruption (`dosing blinatumomab-resume`)."""
+
+    patient: object
+    course_start: object  #: datetime the first bag went up
+    result: object  #: bags.Resumed
+    premedication: object  #: the phase's IV dexamethasone administration
+    said: tuple
+    documents: list  #: the bag schedule and the preparation worksheet (not for json)
+    finish: object  #: finish(rendered: list[bytes]) -> list[Path] written
+
+
+def resume(path: Path, protocol, request) -> Resumption:
+    """`request` has start, infusion_start, stopped, restart, bag_hours, override_pathway, out and format."""
+    from dosing import bags, second_check
+    from dosing import patient as patients
+    from dosing.order_sheet import documents
+    from dosing.output import safe_stem, write_new
+    from dosing.regimen import load_phase
+    from dosing.schedule import phase_orders
+
+    phase = load_phase(protocol, "blinatumomab")
+    patient = patients.load(path)
+    on_pathway(patient, phase.name, request.override_pathway)
+    orders = phase_orders(patient, protocol, phase, request.start, infusion_start=request.infusion_start,
+                          override=request.override_pathway, bag_hours=request.bag_hours)
+    first = orders.bags[0]
+    result = bags.resume(first.daily, first.start, request.stopped, request.restart, request.bag_hours,
+                         orders.measurement.weight, orders.product)
+    premedication = next(a for a in orders.administrations if a.drug == "dexamethasone" and a.route == "IV")
+    said = tuple(_resumption_text(result, premedication))
+    chosen = []
+    if request.format != "json":
+        resumed = attrs.evolve(orders, bags=result.bags, notices=said + orders.notices, warnings=said + orders.warnings)
+        second_check.verify(resumed)
+        chosen = [d for d in documents(resumed) if d.kind in ("infusion", "preparation")]
+    stem = safe_stem(patient.id, phase.name, request.start) + f"_resume-{request.restart:%Y-%m-%dT%H%M}"
+
+    def finish(made: list[bytes]) -> list[Path]:
+        return write_new(request.out, {f"{stem}_{d.kind}.{request.format}": content for d, content in zip(chosen, made)})
+
+    return Resumption(patient=patient, course_start=first.start, result=result, premedication=premedication, said=said,
+                      documents=chosen, finish=finish)
+
+
+def _resumption_text(result, premedication) -> list[str]:
+    from dosing.formatting import amount
+
+    hours = result.interruption.total_seconds() / 3600
+    said = [f"Infusion stopped after {result.infused_hours:g} hours and interrupted for {hours:g} hours."]
+    if result.new_course:
+        said.append("The interruption is longer than 7 days: this is a new course of 28 days (672 hours) from the restart, "
+                    "as the product label says. The prescriber must confirm a new course.")
+    else:
+        said.append(f"The interruption is 7 days or less: continue to 28 infusion days in total, {result.remaining_hours:g} hours from the restart.")
+    if result.premedication:
+        said.append(f"The interruption lasted 4 hours or more: give dexamethasone {amount(premedication.total, 'mg')} IV "
+                    "30 to 60 minutes before the restart.")
+    return said

@@ -249,9 +249,11 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
                 name = re.sub(r"[^A-Za-z0-9-]+", "_", patient.id).strip("_-")[:64] or "patient"
                 return flask.Response(path.read_text(encoding="utf-8"), mimetype="application/toml",
                                       headers={"Content-Disposition": f'attachment; filename="{name}.toml"'})
-            if action not in ("preview", "issue"):
+            if action not in ("preview", "issue", "resume"):
                 return page(values, plan=plan)
             try:
+                if action == "resume":
+                    return _resume(path, values, plan)
                 request, phase = _sheet_request(values)
                 return _sheets(path, request, phase, action, values, plan, where)
             except InputError as exc:
@@ -288,22 +290,12 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
         return with_dates(plan(patient), protocol, patient)
 
     def _sheet_request(values):
-        import argparse
-
         from dosing import cli
         from dosing.regimen import load_phase
         from dosing.sheets import Request
 
         def parsed(field, parse, required=False):
-            text = (values.get(f"sheet.{field}") or "").strip()
-            if not text:
-                if required:
-                    raise InputError(f"--{field.replace('_', '-')}", "is needed", "choose it above")
-                return None
-            try:
-                return parse(text)
-            except argparse.ArgumentTypeError as exc:
-                raise InputError(f"--{field.replace('_', '-')}", str(exc)) from None
+            return _parsed(values, field, parse, required)
 
         name = values.get("sheet.phase", "")
         if name not in cli.PHASES:
@@ -318,6 +310,23 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             override_pathway=parsed("override_pathway", cli.parse_reason), reissue=parsed("reissue", cli.parse_reason),
         )
         return request, load_phase(protocol, name)
+
+    def _resume(path, values, plan):
+        """The blinatumomab bags after an interruption, as `dosing blinatumomab-resume` writes them."""
+        from types import SimpleNamespace
+
+        from dosing import cli, render
+        from dosing.sheets import resume
+
+        request, _ = _sheet_request(values | {"sheet.phase": "blinatumomab"})
+        stopped = _parsed(values, "stopped", cli.parse_moment, required=True)
+        restart = _parsed(values, "restart", cli.parse_moment, required=True)
+        asked = SimpleNamespace(start=request.start, infusion_start=request.infusion_start, stopped=stopped, restart=restart,
+                                bag_hours=request.bag_hours, override_pathway=request.override_pathway, out=out, format="pdf")
+        found = resume(path, protocol, asked)
+        with layout:
+            written = found.finish([render.pdf(d) for d in found.documents])
+        return page(values, plan=plan, issued=[p.name for p in written], notes=list(found.said))
 
     def _sheets(path, request, phase, action, values, plan, where):
         from dosing import render
@@ -354,6 +363,22 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
         return page({}, {"patient_file": f"the upload is larger than {MAX_FILE_BYTES // 1024} kB, which no patient file is"}, 413)
 
     return app
+
+
+def _parsed(values: dict, field: str, parse, required: bool = False):
+    """A sheet option from the form, through the command line's own parser for it."""
+    import argparse
+
+    text = (values.get(f"sheet.{field}") or "").strip()
+    option = f"--{field.replace('_', '-')}"
+    if not text:
+        if required:
+            raise InputError(option, "is needed", "fill it in above")
+        return None
+    try:
+        return parse(text)
+    except argparse.ArgumentTypeError as exc:
+        raise InputError(option, str(exc)) from None
 
 
 def _warnings(pending) -> list[str]:

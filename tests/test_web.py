@@ -203,3 +203,26 @@ def test_verify_an_issued_sheet_from_the_page(client, tmp_path):
     refused = post(client, form, "plan", verify=name)
     assert refused.status_code == 422 and "not in the issue log as written" in refused.get_data(as_text=True)
     assert post(client, form, "plan", verify="../issue-log.sqlite").status_code == 422
+
+
+def test_blinatumomab_bags_after_an_interruption(client, tmp_path, capsys):
+    form = example_form("sr-moves-to-high-risk.toml") | {
+        "sheet.start": "2026-07-10", "sheet.stopped": "2026-07-12 14:30", "sheet.restart": "2026-07-13 10:00"}
+    page = post(client, form, "resume").get_data(as_text=True)
+    # First bag 2026-07-10 08:00 (the default); stopped 2026-07-12 14:30 = 54.5 hours given;
+    # off until 2026-07-13 10:00 = 19.5 hours: 7 days or less, so continue for 672 - 54.5 = 617.5 hours,
+    # and 4 hours or more, so dexamethasone before the restart.
+    notes = re.search(r'<section class="warnings".*?</section>', page, re.S)[0]
+    assert "Infusion stopped after 54.5 hours and interrupted for 19.5 hours." in notes
+    assert "continue to 28 infusion days in total, 617.5 hours from the restart" in notes
+    assert "give dexamethasone" in notes
+    stem = "MRN-100006_blinatumomab_2026-07-10_resume-2026-07-13T1000"
+    assert (tmp_path / "sheets" / f"{stem}_infusion.pdf").exists() and (tmp_path / "sheets" / f"{stem}_preparation.pdf").exists()
+    # The same bags as `dosing blinatumomab-resume`.
+    main(["blinatumomab-resume", str(EXAMPLES / "sr-moves-to-high-risk.toml"), "--start", "2026-07-10",
+          "--stopped", "2026-07-12 14:30", "--restart", "2026-07-13 10:00", "--format", "json"])
+    from_cli = json.loads(capsys.readouterr().out)
+    assert all(line.replace('"', "&#34;") in notes for line in from_cli["notes"])
+    # Times out of order are refused beside the box.
+    wrong = post(client, form | {"sheet.restart": "2026-07-11 10:00"}, "resume")
+    assert wrong.status_code == 422 and 'id="error-sheet.stopped"' in wrong.get_data(as_text=True)
