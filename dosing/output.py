@@ -16,10 +16,14 @@ from pathlib import Path
 from dosing.errors import InputError
 
 
+def safe_id(patient_id: str) -> str:
+    """The patient id as part of a file name: anything but letters, digits and '-' becomes '_'."""
+    return re.sub(r"[^A-Za-z0-9-]+", "_", patient_id).strip("_-")[:64] or "patient"
+
+
 def safe_stem(patient_id: str, phase: str, start) -> str:
-    """'MRN-000123_induction_2026-05-05'; anything but letters, digits and '-' becomes '_'."""
-    cleaned = re.sub(r"[^A-Za-z0-9-]+", "_", patient_id).strip("_-")[:64] or "patient"
-    return f"{cleaned}_{phase}_{start.isoformat()}"
+    """'MRN-000123_induction_2026-05-05'."""
+    return f"{safe_id(patient_id)}_{phase}_{start.isoformat()}"
 
 
 class AlreadyIssued(InputError):

@@ -244,11 +244,12 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
                 patient = patients.load(path)
             except InputError as exc:
                 return page(values, {form_field(exc, where): str(exc)}, 422)
-            plan = _plan(patient)
             if action == "download":
-                name = re.sub(r"[^A-Za-z0-9-]+", "_", patient.id).strip("_-")[:64] or "patient"
+                from dosing.output import safe_id
+
                 return flask.Response(path.read_text(encoding="utf-8"), mimetype="application/toml",
-                                      headers={"Content-Disposition": f'attachment; filename="{name}.toml"'})
+                                      headers={"Content-Disposition": f'attachment; filename="{safe_id(patient.id)}.toml"'})
+            plan = _plan(patient)
             if action not in ("preview", "issue", "resume"):
                 return page(values, plan=plan)
             try:
