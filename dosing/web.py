@@ -234,6 +234,10 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             return _open(values)
         if action.startswith("add-") and action[4:] in ARRAYS:
             return page(values, **{f"add_{action[4:]}": True})
+        return _act(values, action)
+
+    def _act(values, action):
+        """The form's patient file checked by the command line's loader, then the action asked for."""
         data, where = patient_data(values)
         with tempfile.TemporaryDirectory(prefix="dosing-web-") as scratch:
             path = Path(scratch) / "patient.toml"
@@ -272,18 +276,7 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             return page(values, {"patient_file": f"{upload.filename} is not UTF-8 text; save the patient file as UTF-8 TOML"}, 422)
         except tomllib.TOMLDecodeError as exc:
             return page(values, {"patient_file": f"{upload.filename} is not valid TOML ({exc}); see examples/ for the format"}, 422)
-        return shown_plan(form_values(data))
-
-    def shown_plan(values):
-        """The form filled from an opened file, with its plan, or the first error beside its box."""
-        from dosing import patient as patients
-
-        data, where = patient_data(values)
-        try:
-            patient = patients.from_dict(data)
-        except InputError as exc:
-            return page(values, {form_field(exc, where): str(exc)}, 422)
-        return page(values, plan=_plan(patient))
+        return _act(form_values(data), "plan")  # the form filled from the file, and its plan
 
     def _plan(patient):
         from dosing.pathway import plan, with_dates
