@@ -77,10 +77,10 @@ def patient_data(form) -> tuple[dict, dict[str, str]]:
         "patient": {k: v for k, v in patient.items() if v != ""},
         "disease": {k: v for k in ("kmt2a", "cns") if (v := value(f"disease.{k}"))},
     }
-    where = {}
+    where, rows = {}, form_rows(form)
     for name, fields in ARRAYS.items():
         entries = []
-        for row in form_rows(form)[name]:
+        for row in rows[name]:
             entry = {field: value(f"{name}[{row}].{field}") for field in fields}
             if not any(entry.values()):
                 continue
