@@ -103,6 +103,13 @@ class IssueLog:
             (patient_id, phase, start)).fetchone()
         return self._issue(row) if row else None
 
+    def later(self, issue: Issue) -> list[Issue]:
+        """The versions issued after `issue` for the same patient, phase and start, oldest first."""
+        rows = self.db.execute(
+            "SELECT * FROM issues WHERE patient_id = ? AND phase = ? AND start = ? AND version > ? ORDER BY version",
+            (issue.patient_id, issue.phase, issue.start, issue.version)).fetchall()
+        return [self._issue(row) for row in rows]
+
     def last_for_patient(self, patient_id: str) -> Issue | None:
         row = self.db.execute("SELECT * FROM issues WHERE patient_id = ? ORDER BY id DESC LIMIT 1", (patient_id,)).fetchone()
         return self._issue(row) if row else None
@@ -134,8 +141,12 @@ class IssueLog:
             return cursor.lastrowid
 
 
-def changes(previous: Issue, inputs: bytes, regimen_sha256: str, options: dict, orders: dict) -> list[str]:
-    """What differs from the previous version, in words a pharmacist can check."""
+def changes(previous: Issue, inputs: bytes, regimen_sha256: str, options: dict, orders: dict, names: dict | None = None) -> list[str]:
+    """What differs from the previous version, in words a pharmacist can check: every line, never cut short.
+
+    `names` maps a drug's generic name to the name the sheet prints (Tall Man:
+    vinCRIStine, DAUNOrubicin), so the list reads as the sheet does.
+    """
     found = []
     if sha256(inputs) != previous.inputs_sha256:
         found.append("the patient file changed")
@@ -147,15 +158,58 @@ def changes(previous: Issue, inputs: bytes, regimen_sha256: str, options: dict, 
     if options != previous.options:
         changed = sorted(k for k in set(options) | set(previous.options) if options.get(k) != previous.options.get(k))
         found.append("options changed: " + ", ".join(f"{k} {previous.options.get(k)} -> {options.get(k)}" for k in changed))
-
-    def doses(o):
-        return {(a["drug"], a["route"], a["day"]): (a["dose"], a["unit"]) for a in o["administrations"]}
-
-    before, after = doses(previous.orders), doses(orders)
-    moved = [f"{k[0]} {k[1]} day {k[2]} {number(before[k][0])} -> {number(after[k][0])} {after[k][1]}"
-             for k in sorted(set(before) & set(after)) if before[k] != after[k]]
-    moved += [f"{k[0]} {k[1]} day {k[2]} added" for k in sorted(set(after) - set(before))]
-    moved += [f"{k[0]} {k[1]} day {k[2]} removed" for k in sorted(set(before) - set(after))]
-    if moved:
-        found.append(f"{len(moved)} dose{'s' if len(moved) > 1 else ''} changed: " + "; ".join(moved[:6]) + ("; ..." if len(moved) > 6 else ""))
+    doses = dose_changes(previous.orders, orders, names or {})
+    if doses:
+        found.append("doses changed: " + "; ".join(doses))
     return found
+
+
+def dose_changes(before: dict, after: dict, names: dict) -> list[str]:
+    """Each dose as ordered (one dose × times a day, not the day's total) that differs, every one of them.
+
+    Days with the same change are listed together ("days 1 to 7, 15") so the
+    list stays readable without leaving anything out.
+    """
+    def doses(orders):
+        found, seen = {}, {}
+        for a in orders["administrations"]:
+            key = (a["drug"], a["route"], a["day"])
+            seen[key] = seen.get(key, 0) + 1  # the same drug twice on a day by one route stays two doses
+            found[key + (seen[key],)] = _as_ordered(a)
+        return found
+
+    old, new = doses(before), doses(after)
+    groups: dict[tuple, list[int]] = {}
+    for key in sorted(set(old) | set(new), key=lambda k: (k[0], k[1], k[2], k[3])):
+        if old.get(key) != new.get(key):
+            groups.setdefault((key[0], key[1], old.get(key), new.get(key)), []).append(key[2])
+    lines = []
+    for (drug, route, was, now), days in groups.items():
+        what = f"{names.get(drug, drug)} {route} {_days(days)}"
+        if was is None:
+            lines.append(f"{what} added: {now}")
+        elif now is None:
+            lines.append(f"{what} removed (was {was})")
+        else:
+            lines.append(f"{what} {was} -> {now}")
+    return lines
+
+
+def _as_ordered(administration: dict) -> str:
+    """'6.6 mg', or '0.35 mg × 3 a day' for a divided dose (logs written before dose_each: the day's dose)."""
+    each = administration.get("dose_each", administration["dose"])
+    times = administration.get("times_per_day", 1)
+    return f"{number(each)} {administration['unit']}" + (f" × {times} a day" if times > 1 else "")
+
+
+def _days(days: list[int]) -> str:
+    """'day 8', 'days 8, 15, 22', 'days 1 to 28, 30'."""
+    runs = []
+    for day in sorted(set(days)):
+        if runs and day == runs[-1][1] + 1:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    if len(runs) == 1 and runs[0][0] == runs[0][1]:
+        return f"day {runs[0][0]}"
+    return "days " + ", ".join(str(a) if a == b else f"{a} to {b}" for a, b in runs)

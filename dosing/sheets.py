@@ -102,7 +102,7 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
     computed = as_dict(orders)
     version, replaces, changed = 1, None, []
     if previous is not None:
-        changed = issue_log.changes(previous, inputs, regimens, options, computed)
+        changed = issue_log.changes(previous, inputs, regimens, options, computed, print_names(protocol))
         if not changed and not request.reissue and not preview:
             raise AlreadyIssued(
                 "output", f"already issued: version {previous.version} of this sheet ({previous.issued_at}) and nothing has changed; "
@@ -163,10 +163,16 @@ def _weight_change(orders, log):
     return orders
 
 
+def print_names(protocol) -> dict[str, str]:
+    """Each drug's generic name -> the name the sheets print (Tall Man: vinCRIStine, DAUNOrubicin)."""
+    return {name: drug.print_name for name, drug in protocol.drugs.items()}
+
+
 @attrs.frozen
 class Verification:
     said: tuple[str, ...]  #: what was found, a line each
-    matches: bool  #: every dose of the issued sheet is still what the recorded inputs give
+    matches: bool  #: the sheet is the current version and every dose is still what the recorded inputs give
+    replaced_by: int | None = None  #: the newest version, when a later version replaced this sheet
 
 
 def verify(sheet: Path, regimens: Path | None = None) -> Verification:
@@ -193,11 +199,14 @@ def verify(sheet: Path, regimens: Path | None = None) -> Verification:
         raise InputError(str(sheet), f"no issue log ({issue_log.FILE_NAME}) beside it", "verify a sheet in the folder it was issued to")
     with issue_log.IssueLog(sheet.parent) as log:
         issue = log.by_file(sheet.name, issue_log.sha256(content))
+        later = log.later(issue) if issue is not None else []
     if issue is None:
         raise InputError(str(sheet), "not in the issue log as written: the file was changed after it was issued, or was not issued here")
     said = [f"{sheet.name}: version {issue.version} of {issue.phase} for {issue.patient_id}, day 1 {issue.start}, "
             f"issued {issue.issued_at} by dosing {issue.tool_version}"]
     protocol = load_protocol(regimens)
+    names = print_names(protocol)
+    said += _replaced(issue, later, names)
     try:
         patient = patients.from_dict(tomllib.loads(issue.inputs.decode("utf-8")))
         orders = compute(patient, protocol, load_phase(protocol, issue.phase), date.fromisoformat(issue.start), issue.options)
@@ -205,13 +214,38 @@ def verify(sheet: Path, regimens: Path | None = None) -> Verification:
         raise InputError(str(sheet), f"the recorded inputs no longer give a sheet: {exc}") from None
     now = issue_log.regimen_hash(protocol.directory.parent)
     said.append("regimen data: " + ("unchanged since the sheet was issued" if now == issue.regimen_sha256 else "CHANGED since the sheet was issued"))
-    differences = [c for c in issue_log.changes(issue, issue.inputs, now, issue.options, as_dict(orders)) if "dose" in c]
+    differences = issue_log.dose_changes(issue.orders, as_dict(orders), names)
     if differences:
-        names = {name: drug.print_name for name, drug in protocol.drugs.items()}
         said.append("DOSES DIFFER from the issued sheet: " + tall_man("; ".join(differences), names))
     else:
-        said.append(f"every dose still matches ({len(orders.administrations)} administrations recomputed from the recorded patient file)")
-    return Verification(said=tuple(said), matches=not differences)
+        said.append(f"every dose still matches ({len(orders.administrations)} administrations recomputed from the recorded patient file)"
+                    + (f", but this version is no longer current: use version {later[-1].version}" if later else ""))
+    return Verification(said=tuple(said), matches=not differences and not later, replaced_by=later[-1].version if later else None)
+
+
+def _replaced(issue, later: list, names: dict) -> list[str]:
+    """'REPLACED by version N, issued WHEN: what changed', for each version issued after this one.
+
+    What changed is what the log recorded when the version was issued (the
+    same list its first page prints). A log written by an older dosing may
+    hold a shortened list, or none: then it is worked out again, complete,
+    from the two versions' recorded inputs and orders.
+    """
+    from dosing import issue_log
+    from dosing.formatting import tall_man
+
+    said, before = [], issue
+    for number, each in enumerate(later):
+        why = each.changes
+        if not why.strip() or why.rstrip().endswith("..."):
+            why = "; ".join(issue_log.changes(before, each.inputs, each.regimen_sha256, each.options, each.orders, names)) \
+                or "issued again with nothing changed (no reason was recorded)"
+        said.append(f"{'REPLACED' if number == 0 else 'Then replaced'} by version {each.version}, issued {each.issued_at}: "
+                    + tall_man(why, names))
+        before = each
+    if later:
+        said.append(f"This sheet is not the current one: use version {later[-1].version} and destroy this one.")
+    return said
 
 
 @attrs.define

@@ -205,6 +205,20 @@ def test_verify_an_issued_sheet_from_the_page(client, tmp_path):
     assert post(client, form, "plan", verify="../issue-log.sqlite").status_code == 422
 
 
+def test_verify_on_the_page_says_a_sheet_was_replaced(client):
+    form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01", "sheet.documents.orders": "on"}
+    post(client, form, "issue")
+    post(client, form | {"sheet.reissue": "first printout damaged on the ward"}, "issue")
+    page = post(client, form, "plan", verify="MRN-100001_induction_2026-06-01_orders.pdf").get_data(as_text=True)
+    result = re.search(r'<section class="verification differs".*?</section>', page, re.S)[0]
+    assert "REPLACED by version 2: MRN-100001_induction_2026-06-01_orders.pdf</h2>" in result
+    assert re.search(r"<li>REPLACED by version 2, issued [0-9T:-]{19}: re-issued: first printout damaged on the ward</li>", result)
+    assert "use version 2 and destroy this one" in result
+    # Version 2 itself is current.
+    page = post(client, form, "plan", verify="MRN-100001_induction_2026-06-01_v2_orders.pdf").get_data(as_text=True)
+    assert '<section class="verification matches"' in page and "REPLACED" not in page
+
+
 def test_blinatumomab_bags_after_an_interruption(client, tmp_path, capsys):
     form = example_form("sr-moves-to-high-risk.toml") | {
         "sheet.start": "2026-07-10", "sheet.stopped": "2026-07-12 14:30", "sheet.restart": "2026-07-13 10:00"}
