@@ -3,7 +3,8 @@
 Totals are in mg/m² and mg/kg of the doses as given (so an infant fraction
 shows as a smaller mg/m²), and in doxorubicin equivalents. Each earlier dose
 is divided by the body size measured on or before its date (the earliest
-measurement where none is older).
+measurement where none is older). A dose in the patient file dated on or
+after day 1 of the phase is refused, not left out.
 """
 
 from fractions import Fraction
@@ -11,6 +12,7 @@ from fractions import Fraction
 import attrs
 
 from dosing.body import age_in_months, bsa
+from dosing.errors import InputError
 
 # reference.md §10 (P: IGHG, Feijen et al. 2019): mg of doxorubicin per mg of each drug.
 DOXORUBICIN_EQUIVALENT = {"daunorubicin": Fraction(6, 10), "doxorubicin": Fraction(1)}
@@ -54,9 +56,17 @@ def cumulative(orders) -> Cumulative | None:
     patient = orders.patient
     before = NONE
     earliest = min(patient.measurements, key=lambda m: m.date)
-    for dose in patient.anthracyclines:
+    for number, dose in enumerate(patient.anthracyclines, start=1):
         if dose.date >= orders.start:
-            continue
+            # The file lists doses given before this phase; this phase's own doses come from
+            # the sheet. A later date is a dose of this phase already recorded, or a wrong
+            # date: counting it or leaving it out silently would both misstate the total.
+            raise InputError(
+                f"anthracyclines[{number}].date",
+                f"{dose.date} is on or after day 1 of this phase ({orders.start}); the doses listed in the patient file are "
+                "the ones given before this phase, and this phase's own doses are counted from the sheet",
+                "remove it if it is a dose of this phase, or correct its date",
+            )
         usable = [m for m in patient.measurements if m.date <= dose.date]
         measured = max(usable, key=lambda m: m.date) if usable else earliest
         area = bsa(measured.weight, measured.length, orders.bsa_formula).m_as("m**2")

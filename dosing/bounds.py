@@ -28,3 +28,30 @@ STALE_MEASUREMENT_DAYS = 7
 # A rounded dose further than this from the calculated dose is flagged
 # (safety.md), as a fraction of the calculated dose.
 ROUNDING_WARNING_FRACTION = 0.05
+
+# The oldest a child on ALL-Baby-2021 can be: diagnosed by 365 days of life,
+# treated until 104 weeks (728 days) after diagnosis (reference.md: maintenance
+# runs until 104 weeks after diagnosis), so 365 + 728 = 1093 days. A
+# measurement or an earlier dose dated later than this cannot belong to the
+# child's treatment: the birth date or the other date has a slip in its year
+# (born "1900", measured 2026). No margin is added: the end of maintenance is
+# counted from diagnosis, so a delay in treatment does not move it.
+PROTOCOL_AGE_MAX_DAYS = AGE_AT_DIAGNOSIS_MAX_DAYS + 104 * 7
+
+# Weight and length far above the WHO Child Growth Standard for the age and
+# sex (dosing/growth.py) are hard stops, at the limits past which WHO's own
+# software (WHO Anthro) flags a measurement as biologically implausible:
+# weight-for-age z above +5 (about 1 child in 3.5 million), length-for-age z
+# above +6 (about 1 in 1 billion). Such a figure is a slip ("62 lb" typed
+# where 6.2 kg was meant, pounds written as kg, weight and length swapped),
+# and a dose built on it is several times too large: 62 lb (28.1 kg) for a
+# 4-month-old boy 62 cm long (z +21) gives a BSA of 0.70 m², where his 6.4 kg
+# gives 0.33 m². The 0.1st/99.9th centile warning (z beyond ±3.09) stays for
+# the merely unusual infant in between.
+# There is no such stop below the standard: an infant born very early is far
+# below a standard of infants born at term when measured at the age from
+# birth (600 g at birth at 24 weeks' gestation is z -6.9; WHO's lower flag is
+# -6), and such infants are treated, so a low weight or length is a warning
+# and the absolute WEIGHT_MIN_KG / LENGTH_MIN_CM above are the hard stop.
+WEIGHT_FOR_AGE_Z_MAX = 5
+LENGTH_FOR_AGE_Z_MAX = 6

@@ -26,7 +26,8 @@ DOSE_UNITS = {
 # Other units a regimen file may use: size thresholds of conditional rules.
 SIZE_UNITS = {"kg": "kg", "m2": "m**2"}
 # Units of a product's preparation settings (products/*.toml).
-PRODUCT_UNITS = {"mcg": "mcg", "mg": "mg", "mL": "mL", "mcg/mL": "mcg/mL", "mg/mL": "mg/mL", "mL/h": "mL/hour", "kg": "kg"}
+PRODUCT_UNITS = {"mcg": "mcg", "mg": "mg", "mL": "mL", "mcg/mL": "mcg/mL", "mg/mL": "mg/mL", "units/mL": "units/mL",
+                 "mL/h": "mL/hour", "kg": "kg"}
 
 # The unit a dose is ordered in, for each drug amount pint can hold.
 ORDER_UNITS = ("mg", "mcg", "units")
@@ -93,29 +94,54 @@ def _parse_listed(text: str, allowed: dict[str, str]):
     return Q(number, allowed[written])
 
 
-def parse_measure(text: str, dimension: str):
-    """A patient measurement in any single unit pint knows of the right kind.
+# The units a patient file may write a measurement in: exactly what a ward
+# writes, each mapped to pint's name for it. Nothing else is read: no other
+# unit pint happens to know (light years, daltons, grains), no expression
+# ("6.4 kg**2/kg"), no comment or punctuation after the unit ("6.4 kg;").
+# Not mg for a weight (a weight in mg is a slip), not ft for a length (an
+# infant is measured in cm or inches; feet are too coarse and come with a
+# second unit, "2 ft 1 in"). Matched ignoring case: "Kg" and "KG" are kg.
+MEASURE_UNITS = {
+    "weight": {"g": "g", "kg": "kg", "lb": "lb", "lbs": "lb", "oz": "oz"},
+    "length": {"mm": "mm", "cm": "cm", "m": "m", "in": "inch"},
+    "percent": {"%": "percent"},
+    "anthracycline amount": {"mg": "mg"},
+}
 
-    '6.2 kg', '6200 g' and '13.7 lb' are all weights. Compound expressions
-    ('6 kg * 2') are refused: a measurement is written as the scale shows it.
+# A number as a ward writes it: digits (ASCII only), a decimal point, no
+# exponent; then the unit, then nothing.
+_MEASURE = re.compile(r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*(.*?)\s*\Z", re.DOTALL)
+
+
+def _shown(text: str, limit: int = 30) -> str:
+    """Text quoted for a message, cut short: a message is read, not a copy of the file."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
+
+
+def parse_measure(text: str, kind: str):
+    """A patient measurement: a number and one unit from MEASURE_UNITS[kind], nothing else.
+
+    '6.2 kg', '6200 g' and '13.7 lb' are weights; '6.4 kg # 14.1 lb', '6.4 kg;'
+    and '6 lb 4 oz' are refused. Pint's parser is never given the text, so no
+    text can reach its tokenizer: only the listed spellings become units.
     """
-    import pint
-
-    number, unit = split(text)
-    if not unit:
-        raise ValueError("the unit is missing")
-    ureg = registry()
-    try:
-        units = ureg.parse_units(unit)
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
-        raise ValueError(f"unit {unit!r} is not known") from exc
-    items = list(units._units.items())
-    if len(items) != 1 or items[0][1] != 1:
-        raise ValueError(f"{unit!r} is not a single unit")
-    quantity = ureg.Quantity(number, units)
-    if not quantity.check(dimension):
-        raise ValueError(f"{unit!r} is not a unit of {dimension.strip('[]')}")
-    return quantity
+    allowed = MEASURE_UNITS[kind]
+    listed = ", ".join(allowed)
+    match = _MEASURE.match(text)
+    if not match:
+        raise ValueError("does not start with a number")
+    number, written = match.groups()
+    if not written:
+        raise ValueError(f"the unit is missing ({listed})")
+    if re.match(r"^,[0-9]", written):
+        raise ValueError("has a decimal comma; write a decimal point (6.4, not 6,4)")
+    name = allowed.get(written.lower())
+    if name is None:
+        other = next((k for k in ("weight", "length") if k != kind and written.lower() in MEASURE_UNITS[k]), None)
+        if other:
+            raise ValueError(f"{_shown(written)} is a unit of {other}, not of {kind} ({listed})")
+        raise ValueError(f"{_shown(written)} is not a unit of {kind} the patient file accepts ({listed})")
+    return Q(float(number), name)
 
 
 def is_pure_number(quantity) -> bool:

@@ -19,7 +19,6 @@ import re
 import secrets
 import tempfile
 import threading
-import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -270,12 +269,14 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
         upload = flask.request.files.get("patient_file")
         if upload is None or not upload.filename:
             return page(values, {"patient_file": "choose a patient file (.toml) to open"}, 422)
+        from dosing.patient import read_toml
+
         try:
-            data = tomllib.loads(upload.read(MAX_FILE_BYTES + 1).decode("utf-8"))
+            data = read_toml(upload.read(MAX_FILE_BYTES + 1).decode("utf-8"))
         except UnicodeDecodeError:
             return page(values, {"patient_file": f"{upload.filename} is not UTF-8 text; save the patient file as UTF-8 TOML"}, 422)
-        except tomllib.TOMLDecodeError as exc:
-            return page(values, {"patient_file": f"{upload.filename} is not valid TOML ({exc}); see examples/ for the format"}, 422)
+        except InputError as exc:  # not TOML, or a field nested too deep to read (the command line's own reader)
+            return page(values, {"patient_file": f"{upload.filename}: {exc}"}, 422)
         return _act(form_values(data), "plan")  # the form filled from the file, and its plan
 
     def _plan(patient):

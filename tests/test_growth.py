@@ -40,3 +40,28 @@ def test_ordinary_infant_has_no_growth_warning(run, patient_file):
     import json
     status, out, _ = run("sheet", patient_file(), "--phase", "induction", "--start", "2026-05-05", "--format", "json")
     assert not [w for w in json.loads(out)["warnings"] if "growth standard" in w]
+
+
+@pytest.mark.parametrize("name, first_day, last_day", [("who_infants", 0, 730), ("who_children", 731, 1856)])
+def test_the_who_tables_load_for_both_sexes(name, first_day, last_day):
+    # growth.py reads rcpchgrowth's data files directly; if they moved or could not be read, the centile
+    # warnings and the hard stops above the WHO standard would vanish. This test fails loudly instead.
+    from dosing.growth import _tables
+
+    tables = _tables(name)
+    assert tables is not None, "rcpchgrowth is not installed: the growth checks would be skipped"
+    for kind in ("weight", "height"):
+        for sex in ("male", "female"):
+            rows = tables[kind][sex]
+            # Daily rows: 0-730 days of life (infants, recumbent length), 731 days to 5 years 1 month (children).
+            assert round(rows[0]["decimal_age"] * 365.25) == first_day and round(rows[-1]["decimal_age"] * 365.25) == last_day
+            assert len(rows) == last_day - first_day + 1
+            assert all(row["L"] is not None and row["M"] > 0 and row["S"] > 0 for row in rows)
+
+
+@pytest.mark.parametrize("days", [0, 83, 730, 731, 1093])
+def test_every_age_on_the_protocol_has_a_z_score(days):
+    # From birth to the oldest a child on the protocol can be (bounds.PROTOCOL_AGE_MAX_DAYS = 1093), for both sexes.
+    for sex in ("male", "female"):
+        for kind, value in (("weight", 8.0), ("height", 70.0)):
+            assert z_score(kind, sex, days, value) is not None

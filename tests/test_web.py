@@ -240,3 +240,77 @@ def test_blinatumomab_bags_after_an_interruption(client, tmp_path, capsys):
     # Times out of order are refused beside the box.
     wrong = post(client, form | {"sheet.restart": "2026-07-11 10:00"}, "resume")
     assert wrong.status_code == 422 and 'id="error-sheet.stopped"' in wrong.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("box, typed, says", [
+    # pint's tokenizer raised TokenError on this, and the page answered 500 and lost the form.
+    ("measurements[1].weight", "6.4 (kg", "&#39;(kg&#39; is not a unit of weight the patient file accepts (g, kg, lb, lbs, oz)"),
+    ("measurements[1].weight", "6.4 kg # 14.1 lb", "&#39;kg # 14.1 lb&#39; is not a unit of weight"),
+    ("measurements[1].weight", "[" * 2000 + "]" * 2000, "does not start with a number"),
+    # standard-risk.toml: a boy of 129 days (4 months), 62 cm. 62 lb = 28.12 kg, WHO weight-for-age z +21.
+    ("measurements[1].weight", "62 lb", "28.1 kg is not possible for a 4-month-old (WHO z +21)"),
+    ("measurements[1].date", "2126-05-29", "at most 1093 days old"),
+    ("patient.name", "Petrov,\u200f Mikhail", "U+200F RIGHT-TO-LEFT MARK"),
+    ("patient.id", "MRN-\u202e100001", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("patient.birth_date", "2026-05-29", "2026-05-29 is after the diagnosis date 2026-05-28"),
+])
+def test_malformed_input_is_a_field_error_and_the_form_is_kept(client, box, typed, says):
+    form = example_form("standard-risk.toml")
+    form[box] = typed
+    response = post(client, form, "plan")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    message = re.search(rf'<p class="error" id="error-{re.escape(box)}" role="alert">(.*?)</p>', page, re.S)[1]
+    assert says in message and len(message) < 600
+    # What was typed stays in its box (escaped), and so does the rest of the form.
+    assert f'value="{typed}"' in page.replace("&#34;", '"')
+    assert 'value="Petrov, Mikhail"' in page or box == "patient.name"
+
+
+def test_two_weights_on_one_date_are_refused_beside_the_second(client):
+    form = example_form("standard-risk.toml") | {
+        "measurements[2].date": "2026-05-29", "measurements[2].weight": "6.8 kg", "measurements[2].length": "62 cm"}
+    page = post(client, form, "plan").get_data(as_text=True)
+    assert re.search(r'id="error-measurements\[2\]\.date" role="alert">measurements\[2\]\.date: 2026-05-29 is also the date of '
+                     r'measurements\[1\], with a different weight or length', page)
+
+
+def test_an_anthracycline_after_day_1_is_refused_beside_its_row(client):
+    # Induction from 2026-06-01; a DAUNOrubicin dose recorded on 2026-06-08 (day 8, this phase's own dose).
+    form = example_form("standard-risk.toml") | {
+        "anthracyclines[1].date": "2026-06-08", "anthracyclines[1].drug": "daunorubicin", "anthracyclines[1].amount": "6.6 mg",
+        "sheet.phase": "induction", "sheet.start": "2026-06-01"}
+    response = post(client, form, "preview")
+    assert response.status_code == 422
+    assert re.search(r'id="error-anthracyclines\[1\]\.date" role="alert">anthracyclines\[1\]\.date: 2026-06-08 is on or after '
+                     r'day 1 of this phase \(2026-06-01\)', response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("nesting", [
+    "= " + "[" * 2000 + "]" * 2000,            # tomllib gives up with RecursionError past about 490 levels
+    "= " + "{a = " * 2000 + "1" + "}" * 2000,
+    "." + ".".join(["a"] * 5000) + " = 1",     # dotted keys: tomllib reads it, but printing it back in the form recursed
+])
+def test_a_file_nested_too_deep_to_read_is_refused_beside_the_file_box(client, nesting):
+    # Each answered HTTP 500 and lost the form.
+    text = (EXAMPLES / "standard-risk.toml").read_text(encoding="utf-8").replace('weight = "6.4 kg"', f"weight {nesting}")
+    response = client.post("/", data={"token": token(client), "action": "open", "patient.name": "typed, before",
+                                      "patient_file": (io.BytesIO(text.encode()), "deep.toml")}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r'id="error-patient_file" role="alert">deep\.toml: measurements\[1\]\.weight: holds lists or tables nested '
+                     r'inside one another, deeper than any patient file', page)
+    assert 'value="typed, before"' in page
+
+
+def test_no_form_reaches_an_internal_error(app):
+    # The fuzzer's cases, and text a pint tokenizer or a TOML writer might trip on, in every box of the form: always the
+    # page with a field error (422) or the plan (200), never a 500.
+    client = app.test_client()
+    texts = ["6.4 (kg", "6.4 kg;", "6.4 kg**2/kg", "1 light_year", "6 Da", "\u202e", "\x00", "'''", '"""', "[[x]]",
+             "= 1\n[patient]", "1e400 kg", "-0 kg", "nan kg", "6.4\u00a0kg", "2026-02-30", "0000-01-01"]
+    base = example_form("standard-risk.toml")
+    for box in sorted(base):
+        for text in texts:
+            response = post(client, base | {box: text}, "plan")
+            assert response.status_code in (200, 422), (box, text, response.status_code)
