@@ -8,6 +8,7 @@ volume in a bag is v = D × (S + I) ÷ (V × C − D), rounded half up to 0.01 m
 """
 
 import json
+import re
 import shutil
 
 import pytest
@@ -158,3 +159,41 @@ def test_nurse_and_pharmacy_documents(run, tmp_path):
     for expected in ("3 mL preservative-free sterile water", "12.5 mcg/mL", "IV Solution Stabilizer", "270 mL", "5.5 mL",
                      "0.38 mL", "overfill", "US PI section 2.4", "Prepared by"):
         assert expected in pharmacy, expected
+
+    def page_texts(kind):
+        return [" ".join(p.extract_text().split()) for p in PdfReader(next(tmp_path.glob(f"*_{kind}.pdf"))).pages]
+
+    # The worksheet: each of the 28 bags whole on one page, from its heading through its table
+    # (header and values: 0.38 mL, worked out above) and working to its signature line.
+    seen = []
+    for page in page_texts("preparation"):
+        for block in re.split(r"(?=Bag \d+: 24 hours from )", page)[1:]:
+            number = int(re.match(r"Bag (\d+):", block).group(1))
+            for part in ("Delivers over its hours", "Reconstituted blinatumomab", "0.38 mL", "Drug volume:", "Prepared by"):
+                assert part in block, (number, part)
+            seen.append(number)
+    assert seen == list(range(1, 29))
+    # The nurse's schedule: each bag is one row, never split, and every page with rows has the header above them.
+    header = "Bag Goes up Runs Comes down Dose in the bag's hours Pump rate VTBI Time hung Nurse 1 Nurse 2 Line not flushed"
+    row = r"(\d+) \w{3} \d{1,2} \w{3} 2026 10:00 24 h \w{3} \d{1,2} \w{3} 2026 10:00 4\.1 mcg 10 mL/h 240 mL"
+    seen = []
+    for page in page_texts("infusion"):
+        rows = list(re.finditer(row, page))
+        if rows:
+            assert header in page[:rows[0].start()]
+        seen += [int(r.group(1)) for r in rows]
+    assert seen == list(range(1, 29))
+
+
+def test_no_text_runs_out_of_its_box_on_the_bag_documents(run, tmp_path):
+    # Laid out by WeasyPrint: no header runs into the next column ("3. Reconstituted blinatumomab"
+    # once ran into "Bag total"), no word is cut in two.
+    import layout
+
+    status, _, err = run("sheet", SMALL, "--phase", "blinatumomab", "--start", "2026-07-06", "--infusion-start", "10:00",
+                         "--format", "html", "--out", tmp_path, "--documents", "infusion,preparation", *OVERRIDE)
+    assert status == 0, err
+    made = sorted(tmp_path.glob("*.html"))
+    assert len(made) == 2
+    for path in made:
+        assert layout.faults(path.read_text(encoding="utf-8")) == [], path.name
