@@ -73,6 +73,16 @@ def parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-05-05") from None
 
 
+def add_date_options(command) -> None:
+    """The start date's checks (dosing.dates): the reason to go past them, and the date taken as today."""
+    command.add_argument("--override-dates", type=parse_reason, metavar="REASON",
+                         help="make the sheet although a date check refuses it (induction long after diagnosis, a phase "
+                              "before the one it follows could end, an old weight); the reason is printed on every page")
+    command.add_argument("--today", type=parse_date, metavar="DATE",
+                         help="the date taken as today, YYYY-MM-DD, for the far-from-today warning "
+                              "(default: the DOSING_TODAY environment variable, else the computer's date)")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="dosing", description="ALL-Baby-2021 chemotherapy order sheets for infants.")
     top.add_argument("--version", action="version", version=f"dosing {__version__}")
@@ -97,6 +107,7 @@ def parser() -> argparse.ArgumentParser:
                        help="blinatumomab: hours each bag runs, 24, 48, 72 or 96 (168 only from 22 kg); default 24")
     sheet.add_argument("--override-pathway", type=parse_reason, metavar="REASON",
                        help="order a phase the patient's results do not lead to; the reason is printed on every page")
+    add_date_options(sheet)
     sheet.add_argument("--reissue", type=parse_reason, metavar="REASON",
                        help="issue a new version even though nothing has changed (a lost or damaged sheet); the reason is recorded")
 
@@ -119,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
     resume.add_argument("--format", choices=("pdf", "html", "json"), default="pdf")
     resume.add_argument("--regimens", type=Path, metavar="DIR")
     resume.add_argument("--override-pathway", type=parse_reason, metavar="REASON")
+    add_date_options(resume)
 
     serve = commands.add_parser("serve", help="the same work as a page in your browser (needs: pip install \".[web]\")",
                                 description="Start the pharmacy page on this computer and print its address. It listens on "

@@ -155,8 +155,9 @@ def changes(previous: Issue, inputs: bytes, regimen_sha256: str, options: dict, 
             found.append(f"{label} {previous.orders.get(key)} {unit} -> {orders.get(key)} {unit}")
     if regimen_sha256 != previous.regimen_sha256:
         found.append("the regimen data changed")
-    if options != previous.options:
-        changed = sorted(k for k in set(options) | set(previous.options) if options.get(k) != previous.options.get(k))
+    # An option a log written by an older dosing lacks reads as None there, as it does here when not given.
+    changed = sorted(k for k in set(options) | set(previous.options) if options.get(k) != previous.options.get(k))
+    if changed:
         found.append("options changed: " + ", ".join(f"{k} {previous.options.get(k)} -> {options.get(k)}" for k in changed))
     doses = dose_changes(previous.orders, orders, names or {})
     if doses:

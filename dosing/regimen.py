@@ -254,7 +254,7 @@ def _load_protocol(root: Path, name: str) -> Protocol:
     drugs = _load_drugs(Source(root / "drugs.toml"))
     source = Source(root / name / "protocol.toml")
     data = source.data
-    known_keys(source, data, ("protocol", "verification", "bsa", "infant_fraction", "drugs", "age_tables"), None, "the file")
+    known_keys(source, data, ("protocol", "verification", "bsa", "infant_fraction", "drugs", "age_tables", "dates"), None, "the file")
     head = _table(source, data, "protocol", None)
     known_keys(source, head, ("name", "registry", "version", "phases"), source.header_line("[protocol]"), "[protocol]")
     phases = head.get("phases")

@@ -30,6 +30,8 @@ class Request:
     bag_hours: int = 24
     override_pathway: str | None = None
     reissue: str | None = None
+    override_dates: str | None = None  #: a pharmacist's reason to make a sheet whose dates are refused (dosing.dates)
+    today: date | None = None  #: the date the sheet is made (default: DOSING_TODAY, else the computer's date)
 
 
 @attrs.define
@@ -83,7 +85,7 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
         first = request.window_from or request.start
         window = (first, first + timedelta(weeks=weeks or 104) - timedelta(days=1))
     options = request_options(request, window)
-    orders = compute(patient, protocol, phase, request.start, options)
+    orders = compute(patient, protocol, phase, request.start, options, today=getattr(request, "today", None))
     previous = None
     # The log is read now and written in finish(), each with its own short connection:
     # a batch or the web page never holds one open per patient.
@@ -110,7 +112,8 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
         version, replaces = previous.version + 1, previous.id
         if request.reissue:
             changed.append(f"re-issued: {request.reissue}")
-    issue = {"version": version, "replaces": f"version {previous.version}, issued {previous.issued_at}" if previous else None, "changes": changed}
+    issue = {"version": version, "replaces": f"version {previous.version}, issued {previous.issued_at}" if previous else None, "changes": changed,
+             "dates_override": options["override_dates"]}
     stem = safe_stem(orders.patient.id, phase.name, orders.start) + (f"_v{version}" if version > 1 else "")
     chosen = [d for d in documents(orders, issue=issue) if request.documents is None or d.kind in request.documents]
     if not chosen:
@@ -137,16 +140,24 @@ def request_options(request, window) -> dict:
         "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
         "override": request.override_pathway,
         "bag_hours": request.bag_hours,
+        "override_dates": getattr(request, "override_dates", None),
     }
 
 
-def compute(patient, protocol, phase, start, options):
-    from dosing.schedule import phase_orders
+def compute(patient, protocol, phase, start, options, today: date | None = None):
+    """The orders, after the start date's checks (dosing.dates); `today` only moves the far-from-today warning."""
+    from dosing import dates
+    from dosing.schedule import phase_orders, with_notice
 
     window = tuple(date.fromisoformat(d) for d in options["window"]) if options["window"] else None
     clock = time.fromisoformat(options["infusion_start"]) if options["infusion_start"] else None
-    return phase_orders(patient, protocol, phase, start, infusion_start=clock, window=window,
-                        override=options["override"], bag_hours=options["bag_hours"])
+    notices = dates.check(patient, protocol, phase, start, first_printed=window[0] if window else None, today_is=today,
+                          override=options.get("override_dates"))
+    orders = phase_orders(patient, protocol, phase, start, infusion_start=clock, window=window,
+                          override=options["override"], bag_hours=options["bag_hours"])
+    for notice in reversed(notices):
+        orders = with_notice(orders, notice)
+    return orders
 
 
 def _weight_change(orders, log):
@@ -209,7 +220,9 @@ def verify(sheet: Path, regimens: Path | None = None) -> Verification:
     said += _replaced(issue, later, names)
     try:
         patient = patients.from_dict(tomllib.loads(issue.inputs.decode("utf-8")))
-        orders = compute(patient, protocol, load_phase(protocol, issue.phase), date.fromisoformat(issue.start), issue.options)
+        # The date checks as on the day it was issued, with the reason recorded if one was given.
+        orders = compute(patient, protocol, load_phase(protocol, issue.phase), date.fromisoformat(issue.start), issue.options,
+                         today=date.fromisoformat(issue.issued_at[:10]))
     except (InputError, RegimenError) as exc:
         raise InputError(str(sheet), f"the recorded inputs no longer give a sheet: {exc}") from None
     now = issue_log.regimen_hash(protocol.directory.parent)
@@ -267,14 +280,20 @@ def resume(path: Path, protocol, request) -> Resumption:
     from dosing import patient as patients
     from dosing.order_sheet import documents
     from dosing.output import safe_stem, write_new
+    from dosing import dates
     from dosing.regimen import load_phase
-    from dosing.schedule import phase_orders
+    from dosing.schedule import phase_orders, with_notice
 
     phase = load_phase(protocol, "blinatumomab")
     patient = patients.load(path)
     on_pathway(patient, phase.name, request.override_pathway)
+    override_dates = getattr(request, "override_dates", None)
+    notices = dates.check(patient, protocol, phase, request.start, first_printed=request.restart.date(),
+                          today_is=getattr(request, "today", None), override=override_dates)
     orders = phase_orders(patient, protocol, phase, request.start, infusion_start=request.infusion_start,
                           override=request.override_pathway, bag_hours=request.bag_hours)
+    for notice in reversed(notices):
+        orders = with_notice(orders, notice)
     first = orders.bags[0]
     result = bags.resume(first.daily, first.start, request.stopped, request.restart, request.bag_hours,
                          orders.measurement.weight, orders.product)
@@ -284,7 +303,8 @@ def resume(path: Path, protocol, request) -> Resumption:
     if request.format != "json":
         resumed = attrs.evolve(orders, bags=result.bags, notices=said + orders.notices, warnings=said + orders.warnings)
         second_check.verify(resumed)
-        chosen = [d for d in documents(resumed) if d.kind in ("infusion", "preparation")]
+        issue = {"version": 1, "replaces": None, "changes": [], "dates_override": override_dates}
+        chosen = [d for d in documents(resumed, issue=issue) if d.kind in ("infusion", "preparation")]
     stem = safe_stem(patient.id, phase.name, request.start) + f"_resume-{request.restart:%Y-%m-%dT%H%M}"
 
     def finish(made: list[bytes]) -> list[Path]:

@@ -303,6 +303,7 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             window_from=parsed("window_from", cli.parse_date), bag_hours=bag_hours or 24,
             documents=cli.parse_documents(",".join(kinds)) if kinds else None,
             override_pathway=parsed("override_pathway", cli.parse_reason), reissue=parsed("reissue", cli.parse_reason),
+            override_dates=parsed("override_dates", cli.parse_reason),
         )
         return request, load_phase(protocol, name)
 
@@ -317,7 +318,8 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
         stopped = _parsed(values, "stopped", cli.parse_moment, required=True)
         restart = _parsed(values, "restart", cli.parse_moment, required=True)
         asked = SimpleNamespace(start=request.start, infusion_start=request.infusion_start, stopped=stopped, restart=restart,
-                                bag_hours=request.bag_hours, override_pathway=request.override_pathway, out=out, format="pdf")
+                                bag_hours=request.bag_hours, override_pathway=request.override_pathway, out=out, format="pdf",
+                                override_dates=request.override_dates, today=None)
         found = resume(path, protocol, asked)
         with layout:
             written = found.finish([render.pdf(d) for d in found.documents])

@@ -24,6 +24,23 @@ BASE_PATIENT = {
 }
 
 
+TODAY = "2026-06-01"  #: the day every test takes as today (DOSING_TODAY), so no sheet depends on the day it runs
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fixed_today():
+    """Session-wide, so module-scoped fixtures and commands run as subprocesses see it too."""
+    import os
+
+    before = os.environ.get("DOSING_TODAY")
+    os.environ["DOSING_TODAY"] = TODAY
+    yield TODAY
+    if before is None:
+        del os.environ["DOSING_TODAY"]
+    else:
+        os.environ["DOSING_TODAY"] = before
+
+
 def toml_text(data: dict) -> str:
     """A small TOML writer for test patients (dates written bare, as a pharmacist would)."""
     lines = []
@@ -81,8 +98,8 @@ def run(capsys):
     return invoke
 
 
-def orders_json(run, path, start="2026-05-05", phase="induction"):
-    status, out, err = run("sheet", path, "--phase", phase, "--start", start, "--format", "json")
+def orders_json(run, path, start="2026-05-05", phase="induction", extra=()):
+    status, out, err = run("sheet", path, "--phase", phase, "--start", start, "--format", "json", *extra)
     assert status == 0, err
     return json.loads(out)
 

@@ -16,7 +16,8 @@ from pypdf import PdfReader
 
 from conftest import EXAMPLES, ROOT
 
-OVERRIDE = ["--override-pathway", "blinatumomab test for this infant"]
+OVERRIDE = ["--override-pathway", "blinatumomab test for this infant",
+            "--override-dates", "hand-worked test: the measurement at diagnosis for every course"]
 SMALL = EXAMPLES / "kmt2a-rearranged.toml"  # 4.8 kg, 56 cm
 
 

@@ -138,7 +138,9 @@ def test_turning_one_year_on_day_10(run):
     ("2028-06-10", 36, 12, 30, 4),  # 3 years exactly
 ])
 def test_intrathecal_bands_by_age_on_the_day(run, start, age, methotrexate, cytarabine, dexamethasone):
-    data = orders_json(run, EXAMPLES / "turns-one-year.toml", start)
+    # Day 1 on chosen birthdays up to 2 years after diagnosis: impossible for induction on purpose, so overridden.
+    data = orders_json(run, EXAMPLES / "turns-one-year.toml", start,
+                       extra=("--override-dates", "age-band test: day 1 on chosen birthdays, not a plan"))
     assert given(data, "methotrexate", "INTRATHECAL", 1)["age_months"] == age
     assert given(data, "methotrexate", "INTRATHECAL", 1)["dose"] == methotrexate
     assert given(data, "cytarabine", "INTRATHECAL", 1)["dose"] == cytarabine

@@ -21,7 +21,8 @@ CASES = [
     ("standard-risk.toml", "maintenance", "2026-12-01", []),
     ("kmt2a-rearranged.toml", "blinatumomab", "2026-07-06", ["--bag-hours", "48", "--infusion-start", "10:00"]),
 ]
-OVERRIDE = ["--override-pathway", "nursing documents test for this phase"]
+OVERRIDE = ["--override-pathway", "nursing documents test for this phase",
+            "--override-dates", "nursing documents test: the measurement at diagnosis for every phase"]
 NAMES = {"vincristine": "vinCRIStine", "daunorubicin": "DAUNOrubicin", "doxorubicin": "DOXOrubicin",
          "pegaspargase": "PEG-asparaginase (pegaspargase)", "folinic_acid": "folinic acid"}
 

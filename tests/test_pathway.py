@@ -125,7 +125,9 @@ def test_sheet_awaiting_a_result_is_refused(run, patient_file):
 
 
 def test_override_is_printed_on_every_page_and_in_json(run, patient_file, tmp_path):
-    path = patient_file(disease={"kmt2a": "germline", "cns": "CNS1"}, mrd=[mrd("day36", "0.05 %")])
+    # Weighed again on 2026-06-09: HR1 on 2026-06-10 may not use the weight at diagnosis, 37 days before (more than 30).
+    weighed = [{"date": "2026-05-04", "weight": "6.2 kg", "length": "63 cm"}, {"date": "2026-06-09", "weight": "6.3 kg", "length": "63.5 cm"}]
+    path = patient_file(disease={"kmt2a": "germline", "cns": "CNS1"}, mrd=[mrd("day36", "0.05 %")], measurements=weighed)
     reason = "Refractory disease on marrow review 12 June, tumour board decision"
     status, out, _ = run("sheet", path, "--phase", "HR1", "--start", "2026-06-10", "--format", "json", "--override-pathway", reason)
     assert status == 0 and json.loads(out)["override"] == reason

@@ -17,7 +17,8 @@ from conftest import EXAMPLES
 from dosing.cli import PHASES, main
 
 INFANT = EXAMPLES / "standard-risk.toml"
-OVERRIDE = ["--override-pathway", "hand-worked test of every phase"]
+OVERRIDE = ["--override-pathway", "hand-worked test of every phase",
+            "--override-dates", "hand-worked test: the measurement at diagnosis for every phase"]
 
 
 def orders(run, phase, start, *extra):

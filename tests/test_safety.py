@@ -74,7 +74,8 @@ def test_cumulative_anthracycline_past_300_mg_per_m2(run, patient_file):
 
 
 def test_no_anthracycline_no_totals(run, patient_file):
-    data = json.loads(sheet_json(run, patient_file(), phase="reinduction_1", start="2026-07-01",
+    weighed = [{"date": "2026-06-30", "weight": "6.2 kg", "length": "63 cm"}]  # a day-1 weight no older than 30 days
+    data = json.loads(sheet_json(run, patient_file(measurements=weighed), phase="reinduction_1", start="2026-07-01",
                                  *["--override-pathway", "re-induction without anthracycline"])[1])
     assert "anthracyclines" not in data
 

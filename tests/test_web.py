@@ -219,6 +219,24 @@ def test_verify_on_the_page_says_a_sheet_was_replaced(client):
     assert '<section class="verification matches"' in page and "REPLACED" not in page
 
 
+def test_a_refused_start_date_and_the_dates_override_box(client, tmp_path):
+    # standard-risk.toml, diagnosed 2026-05-28: induction on 2026-06-12 is 15 days after diagnosis (more than 14).
+    form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-12", "sheet.documents.orders": "on"}
+    refused = post(client, form, "preview")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="error-sheet.start"' in page
+    assert "induction day 1 2026-06-12 is 15 days after the diagnosis date 2026-05-28" in page
+    assert 'id="sheet.override_dates" name="sheet.override_dates"' in page  # the box to give the reason in
+    reason = "day 1 delayed by a line infection, agreed with the consultant"
+    page = post(client, form | {"sheet.override_dates": reason}, "issue").get_data(as_text=True)
+    notes = re.search(r'<section class="warnings".*?</section>', page, re.S)[0]
+    assert f"Ordered anyway for this reason: {reason}" in notes
+    assert IssueLog(tmp_path / "sheets").latest("MRN-100001", "induction", "2026-06-12").options["override_dates"] == reason
+    # A reason must be words, as on the command line.
+    short = post(client, form | {"sheet.override_dates": "ok"}, "preview")
+    assert short.status_code == 422 and 'id="error-sheet.override_dates"' in short.get_data(as_text=True)
+
+
 def test_blinatumomab_bags_after_an_interruption(client, tmp_path, capsys):
     form = example_form("sr-moves-to-high-risk.toml") | {
         "sheet.start": "2026-07-10", "sheet.stopped": "2026-07-12 14:30", "sheet.restart": "2026-07-13 10:00"}
