@@ -6,7 +6,7 @@ patient file, the regimen data, the dose engine); what is here never stops a
 sheet.
 """
 
-from dosing import bounds, growth
+from dosing import bounds, fluid, growth
 from dosing.formatting import band_text
 from dosing.regimen import TAG_MEANING
 
@@ -21,6 +21,7 @@ def warnings(orders, administrations=None) -> list[str]:
         *_rounding(given),
         *(orders.anthracyclines.warnings if orders.anthracyclines and any(a.drug in ("daunorubicin", "doxorubicin") for a in given) else ()),
         *_unverified(orders, given),
+        *(fluid.warnings(orders) if administrations is None or any(a.route == "IV" for a in given) else ()),
     ]
 
 
@@ -82,8 +83,8 @@ def _rounding(administrations) -> list[str]:
             days = ", ".join(str(r.day) for r in runs)
             found.append(
                 f"{a.order.drug.print_name} {a.route} day{'s' if len(runs) > 1 else ''} {days}: rounding to the "
-                f"product step moves each dose by {a.rounding_change:.0%} (calculated {calculated:.4g} "
-                f"{a.dose.units:~P}, given {given:g} {a.dose.units:~P}); check with the prescriber."
+                f"{'measurable volume' if a.by_volume else 'product step'} moves each dose by {a.rounding_change:.1%} "
+                f"(calculated {calculated:.4g} {a.dose.units:~P}, given {given:g} {a.dose.units:~P}); check with the prescriber."
             )
     return found
 

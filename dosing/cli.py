@@ -108,6 +108,9 @@ def parser() -> argparse.ArgumentParser:
     sheet.add_argument("--override-pathway", type=parse_reason, metavar="REASON",
                        help="order a phase the patient's results do not lead to; the reason is printed on every page")
     add_date_options(sheet)
+    sheet.add_argument("--substitute", metavar="NAME",
+                       help="give a substitution from the regimen data instead of the drug it replaces, e.g. crisantaspase "
+                            "for PEG-asparaginase after hypersensitivity; printed on every document")
     sheet.add_argument("--reissue", type=parse_reason, metavar="REASON",
                        help="issue a new version even though nothing has changed (a lost or damaged sheet); the reason is recorded")
 

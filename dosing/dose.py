@@ -80,3 +80,24 @@ def split(dose, fractions, step):
         given += part
     parts.append(total - given)
     return [Q(float(part), name) for part in parts]
+
+
+def change(calculated, given) -> Decimal:
+    """How far a given dose is from the calculated one, as a fraction of the calculated dose."""
+    name = str(given.units)
+    exact = decimal(calculated, name)
+    return abs(decimal(given, name) - exact) / exact
+
+
+def round_within(calculated, steps, bound: Fraction):
+    """(dose, step): rounded half up to the first step that keeps it within `bound` of the
+    calculated dose (HOPA: 10 %), or (None, None) when none can. `steps` go coarse to fine;
+    None entries are skipped."""
+    limit = Decimal(bound.numerator) / Decimal(bound.denominator)
+    for step in steps:
+        if step is None:
+            continue
+        given = round_half_up(calculated, step)
+        if given.magnitude > 0 and change(calculated, given) <= limit:
+            return given, step
+    return None, None

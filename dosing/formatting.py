@@ -7,7 +7,7 @@ becomes text.
 """
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from dosing.dose import decimal
 
@@ -94,19 +94,45 @@ def band_text(bands, band) -> str:
     return f"{band.from_months} to under {following[0]} months"
 
 
-def working(a) -> str:
-    """The arithmetic of one administration, as a person re-checking it would write it.
+def percent(fraction) -> str:
+    """Fraction(1, 10) -> '10 %'."""
+    return f"{number(Decimal(fraction.numerator * 100) / fraction.denominator)} %"
 
-    '1.5 mg/m² × 0.329 m² × 2/3 (age 3 months) = 0.33 mg'
+
+def calculated_text(value: float, step, final) -> str:
+    """A calculated dose to enough figures that rounding the printed figure half up to `step`
+    gives the dose given: never "1,167.5 mg, rounded to 1,167 mg" (the true value was 1,167.4999)."""
+    text = significant(value)
+    if step is None:
+        return text
+    name = str(step.units)
+    size = decimal(step, name)
+    wanted = decimal(final, name)
+    for figures in range(4, 13):
+        text = significant(value, figures)
+        shown = Decimal(text.replace(",", ""))
+        if (shown / size).quantize(Decimal(1), rounding=ROUND_HALF_UP) * size == wanted:
+            return text
+    return text
+
+
+def working(a) -> str:
+    """The arithmetic of one administration, as a person re-checking it would write it, naming
+    the rule that gives each figure:
+
+    '1.5 mg/m² × 0.332 m² × 2/3 (age 4 months) = 0.332 mg; rounded half up to the 0.01 mg step: 0.33 mg'
     """
     unit = a.order.drug.unit
     if a.rule == "age band":
-        return f"age {a.age_months} months, band {band_text(a.order.age_bands, a.band)}: fixed dose {amount(a.dose, unit)}, not reduced, not rounded"
+        text = f"age {a.age_months} months, band {band_text(a.order.age_bands, a.band)}: fixed dose {amount(a.dose, unit)}, not reduced, not rounded"
+        if a.volume is not None:
+            text += f"; {number(round(decimal(a.volume, 'mL'), 2))} mL of {a.product.form}"
+        return text
     parts = [written(a.basis_text)]
     if a.rule == "BSA":
-        parts.append(f"{number(round(Decimal(format(a.size.m_as('m**2'), '.12g')), 3))} m²")
+        parts.append(f"{number(decimal(a.size, 'm**2'))} m²")
     elif a.rule in ("weight", "label weight rule"):
-        parts.append(f"{number(round(Decimal(format(a.size.m_as('kg'), '.12g')), 3))} kg")
+        parts.append(f"{number(decimal(a.size, 'kg'))} kg")
     if a.factor != 1:
         parts.append(f"{a.factor} ({a.factor_reason})")
     text = " × ".join(parts)
@@ -114,17 +140,32 @@ def working(a) -> str:
     if divided:
         text += f" ÷ {a.order.divided} doses"
     uncapped = a.uncapped.m_as(unit)
-    text += f" = {significant(uncapped)} {unit}"
+    text += f" = {calculated_text(uncapped, None if a.capped else a.step, a.dose)} {unit}"
     if a.capped:
-        text += f", capped at {amount(a.calculated, unit)}"
-    if a.rounded:
-        text += f", rounded to {amount(a.dose, unit)}"
+        text += f"; capped at the maximum, {amount(a.calculated, unit)}"
+    if a.step is not None:
+        step = amount(a.step, unit)
+        if a.by_volume:
+            text += (f"; the {amount(a.order.rounding.value, unit)} step would move it more than "
+                     f"{percent(a.bound.value)}, so it is "
+                     f"measured by volume ({a.product.form}, steps of {step}): rounded half up to {amount(a.dose, unit)} "
+                     f"= {number(decimal(a.volume, 'mL'))} mL")
+        elif a.rounded:
+            text += f"; rounded half up to the {step} step: {amount(a.dose, unit)}"
+        else:
+            text += f", a whole {step} step"
     if divided:
         text += f" per dose; {count_word(a.times_per_day)} a day = {amount(a.total, unit)} a day"
     elif a.times_per_day > 1:
         text += f" per dose; {a.times_per_day} doses this day = {amount(a.total, unit)}"
     if a.order.continuous:
         text += " a day, by continuous infusion"
+    if a.parts:
+        (first_fraction, first_amount, first_over), *rest = a.parts
+        exact = a.dose * (first_fraction.numerator / first_fraction.denominator)
+        text += (f"; given in parts: {number(float(first_fraction) * 100)} % = {calculated_text(exact.m_as(unit), a.step, first_amount)} "
+                 f"{unit}, rounded half up to {amount(first_amount, unit)} over {first_over}")
+        text += "".join(f", then the remaining {amount(q, unit)} over {over}" for _, q, over in rest)
     if a.factor == 1 and a.factor_reason.startswith("age"):
         text += f" (full dose: {a.factor_reason})"
     if a.rule == "label weight rule":

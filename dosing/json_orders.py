@@ -30,6 +30,9 @@ def as_dict(orders) -> dict:
         "administrations": [_administration(a) for a in orders.administrations],
         **({"bags": [bag_dict(b) for b in orders.bags]} if orders.bags else {}),
         **({"anthracyclines": _anthracyclines(orders.anthracyclines)} if orders.anthracyclines else {}),
+        **({"withheld": [_withheld(days) for days in orders.withheld]} if orders.withheld else {}),
+        **({"substitution": {"name": orders.substitution.name, "replaces": orders.substitution.replaces,
+                             "for": orders.substitution.answers}} if orders.substitution else {}),
         "warnings": list(orders.warnings),
     }
 
@@ -63,7 +66,22 @@ def _administration(a) -> dict:
         entry["continuous"] = True
     if a.parts:
         entry["parts"] = [{"fraction": str(f), "dose": q.m_as(unit), "over": over} for f, q, over in a.parts]
+    if a.step is not None:
+        entry["step"] = float(significant(a.step.m_as(unit), 12).replace(",", ""))
+    if a.volume is not None:
+        entry["volume_ml"] = round(a.volume.m_as("mL"), 4)  # one dose, of `product`
+        entry["product"] = a.product.form
+        entry["measured_by_volume"] = a.by_volume
     return entry
+
+
+def _withheld(days) -> dict:
+    """An order not made: no step gives its dose within the rounding bound."""
+    first = days[0]
+    unit = first.order.drug.unit
+    return {"drug": first.order.drug.name, "route": first.order.route, "days": [w.day for w in days],
+            "calculated": [round(w.calculated.m_as(unit), 6) for w in days], "unit": unit,
+            "reason": f"no step gives the dose within {first.bound.value * 100} % of the calculated dose"}
 
 
 def bag_dict(bag) -> dict:

@@ -15,7 +15,8 @@ import attrs
 from dosing import __version__
 from dosing.checks import warnings
 from dosing.body import BSA_FORMULAS, age_in_months
-from dosing.formatting import amount, band_text, day, day_ranges, number, short_day, significant, working, written
+from dosing.dose import decimal
+from dosing.formatting import amount, band_text, day, day_ranges, number, percent, short_day, significant, working, written
 from dosing.regimen import TAG_MEANING, Value, weakest
 from dosing.units import Q, is_per_day
 
@@ -170,13 +171,16 @@ def _context(orders, administrations, produced, title) -> dict:
             "weight": _measure(measurement.weight, "kg"),
             "length": _measure(measurement.length, "cm"),
             "measured": day(measurement.date),
-            "bsa": f"{number(round(orders.bsa.m_as('m**2'), 3))} m²",
-            "formula": BSA_FORMULAS[orders.bsa_formula][1],
+            "bsa": f"{number(decimal(orders.bsa, 'm**2'))} m²",
+            "formula": BSA_FORMULAS[orders.bsa_formula][1] + (
+                f", rounded half up to {number(decimal(orders.protocol.bsa_rounding.value, 'm**2'))} m² before any dose"
+                if orders.protocol.bsa_rounding else ""),
         },
         "warnings": list(orders.notices) + warnings(orders, administrations),
         "orders": _order_blocks(orders, administrations),
         "days": _day_by_day(orders, administrations),
         "banner": values,
+        "rounding_rule": rounding_rule(orders, administrations),
         "draft": any(row["tag"] == "?" for row in values),
         "tags": TAG_MEANING,
         "tall_man": {name: drug.print_name for name, drug in orders.protocol.drugs.items()},
@@ -300,6 +304,8 @@ def dose_text(a) -> str:
     if a.order.continuous:
         return f"{amount(a.total, unit)} a day {route}, continuous infusion"
     text = f"{amount(a.dose, unit)} {route}"
+    if a.by_volume:
+        text += f" ({number(decimal(a.volume, 'mL'))} mL of {a.product.form})"
     if a.order.weekly:
         text += f" once weekly on {a.date:%A}"
     if a.times:
@@ -341,6 +347,8 @@ def _punctures(administrations) -> list[dict]:
         entry["drugs"].append({
             "drug": a.order.drug.print_name,
             "dose": amount(a.dose, a.order.drug.unit),
+            "volume": f"{number(round(decimal(a.volume, 'mL'), 2))} mL" if a.volume is not None else None,
+            "product": a.product.form if a.product is not None else None,
             "band": band_text(a.order.age_bands, a.band),
             "tag": a.provenance,
         })
@@ -371,6 +379,16 @@ def _values(orders, administrations) -> list[dict]:
             users.setdefault(id(value), (value, ["blinatumomab bags"]))
     if any(a.rule == "BSA" for a in administrations):
         rows[(formula.what, formula.value, formula.tag, formula.source)] = ["every dose from BSA"]
+        if orders.protocol.bsa_rounding is not None:
+            step = orders.protocol.bsa_rounding
+            rows[(step.what, _value_text(step.value), step.tag, step.source)] = ["every dose from BSA"]
+    for a in administrations:
+        # The product a volume is worked from (INTRATHECAL volumes; doses measured by volume).
+        if a.product is not None:
+            users.setdefault(id(a.product.concentration), (a.product.concentration, []))
+            name = f"{a.order.drug.print_name} {a.route} volume"
+            if name not in users[id(a.product.concentration)][1]:
+                users[id(a.product.concentration)][1].append(name)
     # The same assumption made on several orders (the infant fraction) is one row.
     for value, names in users.values():
         rows.setdefault((value.what, _value_text(value.value), value.tag, value.source), []).extend(names)
@@ -379,6 +397,23 @@ def _values(orders, administrations) -> list[dict]:
         for (what, text, tag, source), names in rows.items()
         if tag in ("A", "?")
     ]
+
+
+def rounding_rule(orders, administrations) -> str:
+    """The footnote on rounding, from the rules the doses on this document used, so it agrees with every line."""
+    rounded = [a for a in administrations if a.step is not None]
+    if not rounded:
+        return "INTRATHECAL doses are fixed by age band: never reduced, never rounded."
+    text = "Each dose is rounded half up (never to even) to its product's step; a divided dose is rounded per dose."
+    bound = next((a.bound for a in rounded if a.bound is not None), None)
+    if bound is not None:
+        text += (f" Rounding never moves a dose more than {percent(bound.value)} (HOPA): where the product's step would, "
+                 "the dose is measured by volume (the product's concentration × the smallest measurable volume) and the volume is printed.")
+    if any(a.parts for a in rounded):
+        text += " A dose given in parts: the first part is rounded half up to the step, the last part is the remainder, so the parts add up to the dose."
+    if any(a.capped for a in rounded):
+        text += " A cap applies to the dose before rounding."
+    return text
 
 
 def _value_text(value) -> str:

@@ -68,6 +68,7 @@ class Drug:
     routes: tuple[str, ...]
     unit: str
     label: str | None = None
+    names: tuple[str, ...] = ()  #: other names an allergy may use: common names, brands, the class as written
 
 
 @attrs.frozen
@@ -178,6 +179,34 @@ class Phase:
 
 
 @attrs.frozen
+class Product:
+    """The product a drug is drawn up from by one route: its concentration (reference.md §12)."""
+
+    form: str  #: as the pharmacy knows it: "methotrexate oral solution 2 mg/mL"
+    concentration: Value  #: value: pint, drug unit per mL
+
+
+@attrs.frozen
+class Fluid:
+    """Maintenance fluid by Holliday–Segar and the share of it a day's infusions may take before a warning."""
+
+    maintenance: Value  #: value: ((up_to_kg, mL/kg/day), ...), rising
+    warn_above: Value  #: value: a fraction of the maintenance volume
+
+    def maintenance_per_day(self, weight):
+        """mL/day for a weight (pint mass): each band's rate for the kilograms within it."""
+        from dosing.units import Q
+
+        kg, below, total = weight.m_as("kg"), 0.0, 0.0
+        for up_to, rate in self.maintenance.value:
+            if kg <= below:
+                break
+            total += (min(kg, up_to) - below) * rate
+            below = up_to
+        return Q(total, "mL/day")
+
+
+@attrs.frozen
 class Protocol:
     name: str
     registry: str
@@ -190,6 +219,12 @@ class Protocol:
     drugs: dict  #: name -> Drug
     drug_settings: dict  #: name -> {"cap": Value, "rounding": Value}
     age_tables: dict  #: name -> (tuple[AgeBand], Value)
+    bsa_rounding: Value | None = None  #: value: pint m², the step the BSA is rounded to before any dose
+    max_rounding_change: Value | None = None  #: value: a fraction (0.1): rounding never moves a dose further
+    smallest_volume: Value | None = None  #: value: pint mL, the smallest volume the pharmacy measures
+    products: dict = attrs.Factory(dict)  #: (drug, route) -> Product, what a dose is drawn up from
+    fluid: "Fluid | None" = None
+    infusion_volumes: dict = attrs.Factory(dict)  #: drug -> Value: pint mL (a bag) or mg/mL (dose ÷ it)
 
     @property
     def verified(self) -> bool:
@@ -254,7 +289,8 @@ def _load_protocol(root: Path, name: str) -> Protocol:
     drugs = _load_drugs(Source(root / "drugs.toml"))
     source = Source(root / name / "protocol.toml")
     data = source.data
-    known_keys(source, data, ("protocol", "verification", "bsa", "infant_fraction", "drugs", "age_tables", "dates"), None, "the file")
+    known_keys(source, data, ("protocol", "verification", "bsa", "infant_fraction", "drugs", "age_tables",
+                             "rounding", "products", "fluid", "infusion_volumes", "dates"), None, "the file")
     head = _table(source, data, "protocol", None)
     known_keys(source, head, ("name", "registry", "version", "phases"), source.header_line("[protocol]"), "[protocol]")
     phases = head.get("phases")
@@ -306,7 +342,94 @@ def _load_protocol(root: Path, name: str) -> Protocol:
         drugs=drugs,
         drug_settings=settings,
         age_tables=tables,
+        **_measuring(source, data, drugs, bsa_line),
     )
+
+
+def _measuring(source: Source, data: dict, drugs: dict, bsa_line) -> dict:
+    """The BSA step, the rounding bound, the products doses are drawn up from, and the fluid rules
+    (reference.md §1 and §12). Each is optional, so a centre's older regimen folder still loads."""
+    found = {}
+    bsa = data.get("bsa", {})
+    known_keys(source, bsa, ("formula", "rounding"), bsa_line, "[bsa]")
+    if "rounding" in bsa:
+        value = tagged(source, bsa, "rounding", bsa_line, "BSA rounding step")
+        try:
+            step = parse_size(value.value) if isinstance(value.value, str) else None
+        except ValueError:
+            step = None
+        if step is None or not step.check("[length] ** 2") or not 0 < step.m_as("m**2") <= 0.01:
+            raise source.error(source.key_line("rounding", bsa_line), 'the BSA rounding step is an area from 0.0001 to 0.01 m2, e.g. "0.0001 m2"')
+        found["bsa_rounding"] = attrs.evolve(value, value=step)
+    if "rounding" in data:
+        line = source.header_line("[rounding]")
+        table = _table(source, data, "rounding", line)
+        known_keys(source, table, ("max_change", "smallest_volume"), line, "[rounding]")
+        change = tagged(source, table, "max_change", line, "largest change rounding may make")
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", change.value) if isinstance(change.value, str) else None
+        if not match or not 0 < float(match.group(1)) <= 25:
+            raise source.error(source.key_line("max_change", line), 'max_change is a percentage from 0 to 25, e.g. "10 %"')
+        found["max_rounding_change"] = attrs.evolve(change, value=Fraction(match.group(1)) / 100)
+        volume = tagged(source, table, "smallest_volume", line, "smallest volume measured")
+        found["smallest_volume"] = attrs.evolve(volume, value=_product_amount(source, volume.value, source.key_line("smallest_volume", line), "mL"))
+    products = {}
+    for drug, table in _table(source, data, "products", None, required=False).items():
+        line = source.header_line(f"[products.{drug}]")
+        if drug not in drugs:
+            raise source.error(line, f"unknown drug {drug!r}")
+        known_keys(source, table, drugs[drug].routes, line, f"[products.{drug}] (routes of {drug})")
+        for route in table:
+            value = tagged(source, table, route, line, "product concentration", extra=("form",))
+            form = table[route].get("form")
+            if not isinstance(form, str) or not form.strip():
+                raise source.error(source.key_line(route, line), f"{route} needs form = \"...\": the product as the pharmacy knows it")
+            concentration = _product_amount(source, value.value, source.key_line(route, line), f"{drugs[drug].unit}/mL")
+            products[(drug, route)] = Product(form=form, concentration=attrs.evolve(value, value=concentration))
+    found["products"] = products
+    if "fluid" in data:
+        line = source.header_line("[fluid]")
+        table = _table(source, data, "fluid", line)
+        known_keys(source, table, ("maintenance", "warn_above"), line, "[fluid]")
+        maintenance = tagged(source, table, "maintenance", line, "maintenance fluid")
+        bands, below = [], 0
+        for band in maintenance.value if isinstance(maintenance.value, list) else [None]:
+            if not isinstance(band, dict) or set(band) != {"up_to_kg", "ml_per_kg_per_day"} or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in band.values()) or band["up_to_kg"] <= below:
+                raise source.error(source.key_line("maintenance", line), "maintenance is a list of { up_to_kg, ml_per_kg_per_day }, rising in weight")
+            bands.append((band["up_to_kg"], band["ml_per_kg_per_day"]))
+            below = band["up_to_kg"]
+        warn = tagged(source, table, "warn_above", line, "share of maintenance fluid before a warning")
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", warn.value) if isinstance(warn.value, str) else None
+        if not match or not 0 < float(match.group(1)) <= 200:
+            raise source.error(source.key_line("warn_above", line), 'warn_above is a percentage of the maintenance volume, e.g. "50 %"')
+        found["fluid"] = Fluid(maintenance=attrs.evolve(maintenance, value=tuple(bands)),
+                               warn_above=attrs.evolve(warn, value=Fraction(match.group(1)) / 100))
+    volumes = {}
+    line = source.header_line("[infusion_volumes]")
+    for drug in _table(source, data, "infusion_volumes", None, required=False):
+        if drug not in drugs:
+            raise source.error(source.key_line(drug, line), f"unknown drug {drug!r}")
+        value = tagged(source, data["infusion_volumes"], drug, line, "infusion volume")
+        at = source.key_line(drug, line)
+        written = value.value.split(maxsplit=1)[-1].replace(" ", "") if isinstance(value.value, str) else None
+        if written not in ("mL", f"{drugs[drug].unit}/mL"):
+            raise source.error(at, f"{drug}: an infusion volume is a bag (\"25 mL\") or a concentration the dose is made up to (\"0.4 {drugs[drug].unit}/mL\")")
+        volumes[drug] = attrs.evolve(value, value=_product_amount(source, value.value, at, written))
+    found["infusion_volumes"] = volumes
+    return found
+
+
+def _product_amount(source, text, line, wanted: str):
+    """A product amount written with its unit ("0.4 mg/mL", "0.01 mL"), of exactly the unit wanted."""
+    from dosing.units import parse_product
+
+    try:
+        quantity = parse_product(text) if isinstance(text, str) else None
+    except ValueError:
+        quantity = None
+    if quantity is None or text.split(maxsplit=1)[-1].replace(" ", "") != wanted or not quantity.magnitude > 0:
+        raise source.error(line, f"{text!r} must be an amount above zero in {wanted}, e.g. \"1 {wanted}\"")
+    return quantity
 
 
 def load_phase(protocol: Protocol, name: str) -> Phase:
@@ -371,6 +494,79 @@ def _load_phase(root: Path, protocol_name: str, name: str) -> Phase:
         path=source.path,
         **extra,
     )
+
+
+@attrs.frozen
+class Substitution:
+    """A drug given instead of another, chosen by the pharmacist (substitutions.toml)."""
+
+    name: str
+    replaces: str  #: the drug whose orders it replaces
+    answers: str  #: what it is for, as the sheet prints it
+    orders: tuple[Order, ...]  #: the orders that take the replaced ones' place
+    from_age_months: Value
+
+
+def substitutions(protocol: Protocol) -> dict:
+    """The substitutions a centre's data offers, by name (no file: none)."""
+    path = protocol.directory / "substitutions.toml"
+    return _substitution_entries(path) if path.is_file() else {}
+
+
+@cache
+def _substitution_entries(path: Path) -> dict:
+    source = Source(path)
+    entries = {}
+    for name, raw in source.data.items():
+        line = source.header_line(f"[{name}]")
+        if not isinstance(raw, dict):
+            raise source.error(line, f"{name} must be a table")
+        known_keys(source, raw, ("replaces", "for", "drug", "route", "dose", "doses_after", "infant_fraction", "rounding", "note",
+                                 "duration", "from_age_months"), line, f"[{name}]")
+        for key in ("replaces", "for"):
+            _text(source, raw, key, line)
+        after = tagged(source, raw, "doses_after", line, "days of the substitute's doses")
+        if not isinstance(after.value, list) or not after.value or not all(
+                isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 60 for d in after.value) or after.value != sorted(set(after.value)):
+            raise source.error(source.key_line("doses_after", line), "doses_after is a rising list of whole days from 0 to 60, e.g. [0, 2, 4]")
+        age = tagged(source, raw, "from_age_months", line, "youngest age on the label")
+        if not isinstance(age.value, int) or isinstance(age.value, bool) or age.value < 0:
+            raise source.error(source.key_line("from_age_months", line), "from_age_months is a whole number of months")
+        entries[name] = (source, raw, line, after, age)
+    return entries
+
+
+def substitute(protocol: Protocol, phase: Phase, name: str) -> tuple[Phase, Substitution]:
+    """The phase with the named substitution's orders in place of the drug it replaces.
+
+    The phase runs on to the substitute's last dose when that falls after the phase's last day.
+    """
+    from dosing.errors import InputError
+
+    offered = substitutions(protocol)
+    if name not in offered:
+        raise InputError("--substitute", f"no substitution {name!r} in the regimen data",
+                         f"choose one of: {', '.join(offered) or 'none is offered'}")
+    source, raw, line, after, age = offered[name]
+    if raw["replaces"] not in protocol.drugs:
+        raise source.error(source.key_line("replaces", line), f"unknown drug {raw['replaces']!r}")
+    replaced = [o for o in phase.orders if o.drug.name == raw["replaces"]]
+    if not replaced:
+        raise InputError("--substitute", f"{phase.title} orders no {protocol.drugs[raw['replaces']].print_name}, so there is nothing for {name} to replace",
+                         "leave out --substitute for this phase")
+    new_orders, length = [], phase.length_days.value
+    for order in replaced:
+        days = sorted({day + k for day in order.days for k in after.value})
+        entry = {key: value for key, value in raw.items() if key not in ("replaces", "for", "doses_after", "from_age_months")}
+        entry["days"] = {"value": days, "tag": after.tag, "source": after.source}
+        new_orders.append(_order(source, protocol, entry, line, max(length, days[-1])))
+    last = max([length] + [o.days[-1] for o in new_orders])
+    orders = tuple(o for o in phase.orders if o.drug.name != raw["replaces"]) + tuple(new_orders)
+    extended = phase.length_days if last == length else Value(
+        what="phase length", value=last, tag=after.tag,
+        source=f"{phase.length_days.source}; runs on to the last {raw['drug']} dose of the substitution ({after.source})")
+    changed = attrs.evolve(phase, orders=orders, length_days=extended)
+    return changed, Substitution(name=name, replaces=raw["replaces"], answers=raw["for"], orders=tuple(new_orders), from_age_months=age)
 
 
 _ORDER_KEYS = (
@@ -570,7 +766,10 @@ def _load_drugs(source: Source) -> dict:
         line = source.header_line(f"[{name}]")
         if not isinstance(entry, dict):
             raise source.error(line, f"{name} must be a table")
-        known_keys(source, entry, ("print_name", "class", "routes", "unit", "label"), line, f"[{name}]")
+        known_keys(source, entry, ("print_name", "class", "routes", "unit", "label", "names"), line, f"[{name}]")
+        other_names = entry.get("names", [])
+        if not isinstance(other_names, list) or not all(isinstance(n, str) and n.strip() for n in other_names):
+            raise source.error(source.key_line("names", line), "names must be a list of text: common names and brands")
         routes = entry.get("routes")
         if not isinstance(routes, list) or not routes or not set(routes) <= set(ROUTES):
             raise source.error(source.key_line("routes", line), f"routes must be a list from {', '.join(ROUTES)}")
@@ -583,6 +782,7 @@ def _load_drugs(source: Source) -> dict:
             routes=tuple(routes),
             unit=entry["unit"],
             label=_text(source, entry, "label", line) if "label" in entry else None,
+            names=tuple(other_names),
         )
         if "INTRATHECAL" in drug.routes and drug.drug_class not in INTRATHECAL_CLASSES:
             raise source.error(source.key_line("routes", line), f"{name} must never be given INTRATHECAL")
@@ -642,8 +842,8 @@ def _basis(source, text, line, drug: Drug):
         raise source.error(line, f"dose {text!r}: {exc}") from None
     if unit != drug.unit:
         raise source.error(line, f"{drug.name} is ordered in {drug.unit}, not {unit} ({text!r})")
-    if not quantity.magnitude > 0:
-        raise source.error(line, f"dose {text!r} must be above zero")
+    if not 0 < quantity.magnitude < 1e9:  # also refuses infinity and NaN ("1e999 mg" reads as infinite)
+        raise source.error(line, f"dose {text!r} must be above zero and below 1,000,000,000")
     return quantity
 
 

@@ -115,9 +115,14 @@ def expected(orders) -> tuple[dict, set]:
     phase_file = _read(directory / f"{orders.phase.name}.toml")
     source = phase_file["phase"].get("orders_from", orders.phase.name)
     raw_orders = _read(directory / f"{source}.toml")["order"]
+    if orders.substitution is not None:
+        raw_orders = _substituted(raw_orders, _read(directory / "substitutions.toml")[orders.substitution.name])
     patient, measurement = orders.patient, orders.measurement
     kg, cm = _measure(measurement.weight, TO_KG, "kg"), _measure(measurement.length, TO_CM, "cm")
     area = _bsa(protocol["bsa"]["formula"]["value"], kg, cm)
+    if "rounding" in protocol["bsa"]:
+        area = _half_up(area, Decimal(protocol["bsa"]["rounding"]["value"].split()[0]))
+    bound = Decimal(protocol["rounding"]["max_change"]["value"].strip(" %")) / 100 if "rounding" in protocol else None
     bands = [(b["below_months"], Fraction(b["factor"])) for b in protocol["infant_fraction"]["bands"]["value"]]
     length = orders.last_day
     continuous = set()
@@ -185,9 +190,45 @@ def expected(orders) -> tuple[dict, set]:
                 one = min(one, limit / count if cap_daily else limit)
             step = raw.get("rounding", settings.get("rounding"))
             if step:
-                one = _half_up(one, Decimal(step["value"].split()[0]))
+                one = _within(one, Decimal(step["value"].split()[0]), bound, _fine_step(protocol, drug, route))
+                if one is None:
+                    continue  # no step gives it within the bound: the order is not made (the engine must agree)
             found[(drug, route, day)] = (one, count)
     return found, continuous
+
+
+def _substituted(raw_orders: list, entry: dict) -> list:
+    """The phase's orders with the substitute's in place of the drug it replaces: a dose on each
+    listed day after each dose of the replaced drug."""
+    kept, added = [], []
+    for raw in raw_orders:
+        if raw["drug"] != entry["replaces"]:
+            kept.append(raw)
+            continue
+        days = sorted({d + k for d in _days(raw["days"]["value"], 10**4) for k in entry["doses_after"]["value"]})
+        added.append({key: value for key, value in entry.items() if key not in ("replaces", "for", "doses_after", "from_age_months")}
+                     | {"days": {"value": days}})
+    return kept + added
+
+
+def _fine_step(protocol: dict, drug: str, route: str) -> Decimal | None:
+    """The product's concentration × the smallest measurable volume, in the drug's unit."""
+    product = protocol.get("products", {}).get(drug, {}).get(route)
+    if product is None or "rounding" not in protocol:
+        return None
+    return Decimal(product["value"].split()[0]) * Decimal(protocol["rounding"]["smallest_volume"]["value"].split()[0])
+
+
+def _within(dose: Decimal, step: Decimal, bound: Decimal | None, fine: Decimal | None) -> Decimal | None:
+    """Half up to the drug's step, or to the fine step where the drug's step moves the dose over the bound."""
+    if bound is None:
+        return _half_up(dose, step)
+    for candidate in (step, fine):
+        if candidate is not None:
+            given = _half_up(dose, candidate)
+            if given > 0 and abs(given - dose) / dose <= bound:
+                return given
+    return None
 
 
 def verify(orders) -> None:

@@ -30,6 +30,7 @@ class Request:
     bag_hours: int = 24
     override_pathway: str | None = None
     reissue: str | None = None
+    substitute: str | None = None  #: a substitution from the regimen data the pharmacist chose (issue 12)
     override_dates: str | None = None  #: a pharmacist's reason to make a sheet whose dates are refused (dosing.dates)
     today: date | None = None  #: the date the sheet is made (default: DOSING_TODAY, else the computer's date)
 
@@ -140,6 +141,7 @@ def request_options(request, window) -> dict:
         "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
         "override": request.override_pathway,
         "bag_hours": request.bag_hours,
+        "substitute": getattr(request, "substitute", None),
         "override_dates": getattr(request, "override_dates", None),
     }
 
@@ -154,7 +156,7 @@ def compute(patient, protocol, phase, start, options, today: date | None = None)
     notices = dates.check(patient, protocol, phase, start, first_printed=window[0] if window else None, today_is=today,
                           override=options.get("override_dates"))
     orders = phase_orders(patient, protocol, phase, start, infusion_start=clock, window=window,
-                          override=options["override"], bag_hours=options["bag_hours"])
+                          override=options["override"], bag_hours=options["bag_hours"], substitute=options.get("substitute"))
     for notice in reversed(notices):
         orders = with_notice(orders, notice)
     return orders

@@ -207,9 +207,16 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             rows[name] += [max(rows[name], default=0) + 1 + i for i in range(extra)]
         context = dict(values=values, errors=errors or {}, token=token, rows=rows, phases=PHASES,
                        documents=DOCUMENTS, out=str(out.resolve()), plan=None, preview=None, issued=None, notes=[],
-                       problems=[], verification=None, recent=_recent())
+                       problems=[], verification=None, recent=_recent(), substitutions=_substitutions())
         context.update(shown)
         return flask.render_template("page.html", **context), status
+
+    def _substitutions() -> list[tuple[str, str]]:
+        """(name, what it is) of each substitution the regimen data offers, for the page's list."""
+        from dosing.regimen import substitutions
+
+        return [(name, f"{name}: instead of {protocol.drugs[entry[1]['replaces']].print_name}, for {entry[1]['for']}")
+                for name, entry in substitutions(protocol).items()]
 
     def _recent() -> list[dict]:
         from dosing import issue_log
@@ -304,6 +311,7 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             documents=cli.parse_documents(",".join(kinds)) if kinds else None,
             override_pathway=parsed("override_pathway", cli.parse_reason), reissue=parsed("reissue", cli.parse_reason),
             override_dates=parsed("override_dates", cli.parse_reason),
+            substitute=values.get("sheet.substitute") or None,
         )
         return request, load_phase(protocol, name)
 

@@ -98,6 +98,18 @@ def run(capsys):
     return invoke
 
 
+def centre_regimens(tmp_path, file: str, old: str, new: str) -> Path:
+    """A centre's own copy of regimens/ with one passage of `file` (e.g. "all-baby-2021/induction.toml") changed."""
+    import shutil
+
+    copy = tmp_path / "regimens"
+    shutil.copytree(ROOT / "regimens", copy)
+    path = copy / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    return copy
+
+
 def orders_json(run, path, start="2026-05-05", phase="induction", extra=()):
     status, out, err = run("sheet", path, "--phase", phase, "--start", start, "--format", "json", *extra)
     assert status == 0, err

@@ -27,10 +27,16 @@ def bags_json(run, patient, *extra, start="2026-07-06"):
     return json.loads(out)
 
 
+# A child of 22 kg or more is past the WHO standard's plausible range (z +5) for any infant; on this protocol
+# only a child diagnosed late in the first year and near the end of treatment can weigh it: born 2023-08-01,
+# diagnosed 2024-07-25 (359 days old), nearly 3 years old (1,065 days) at the measurement of 2026-07-01.
+OLDER = {"birth_date": "2023-08-01", "diagnosis_date": "2024-07-25"}
+
+
 @pytest.fixture
 def larger(patient_file):
-    # 22.5 kg, 95 cm: BSA √(95 × 22.5 / 3600) = 0.77055 m²
-    return patient_file("larger.toml", measurements=[{"date": "2026-07-01", "weight": "22.5 kg", "length": "95 cm"}])
+    # 22.5 kg, 95 cm: BSA √(95 × 22.5 / 3600) = 0.770552 -> 0.7706 m²
+    return patient_file("larger.toml", patient=OLDER, measurements=[{"date": "2026-07-01", "weight": "22.5 kg", "length": "95 cm"}])
 
 
 def test_small_infant_24_hour_bags(run):
@@ -67,7 +73,7 @@ def test_72_hour_bags_end_with_a_shorter_one(run):
 
 
 def test_larger_child_96_and_168_hour_bags(run, larger):
-    # 15 × 0.77055 = 11.558 -> 11.56 mcg a day
+    # 15 × 0.7706 = 11.559 -> 11.56 mcg a day
     data = bags_json(run, larger, "--bag-hours", "96")
     bags = data["bags"]
     # 96 hours: 11.56 × 4 = 46.24 mcg over 240 mL; v = 46.24 × 275.5 ÷ (3,000 − 46.24) = 4.313 -> 4.31 mL, 2 vials of 2.8 mL
@@ -80,7 +86,7 @@ def test_larger_child_96_and_168_hour_bags(run, larger):
 
 @pytest.mark.parametrize("weight, refused", [("21.9 kg", True), ("22 kg", False)])
 def test_22_kg_rule(run, patient_file, weight, refused):
-    path = patient_file(measurements=[{"date": "2026-07-01", "weight": weight, "length": "95 cm"}])
+    path = patient_file(patient=OLDER, measurements=[{"date": "2026-07-01", "weight": weight, "length": "95 cm"}])
     status, out, err = run("sheet", path, "--phase", "blinatumomab", "--start", "2026-07-06", "--format", "json", "--bag-hours", "168", *OVERRIDE)
     if refused:
         assert status == 3 and "22 kg" in err and "preservative-free" in err and out == ""
@@ -89,13 +95,13 @@ def test_22_kg_rule(run, patient_file, weight, refused):
 
 
 def test_cap_of_28_mcg_a_day(run, patient_file, tmp_path):
-    # No infant can reach 28 mcg a day at 15 mcg/m² (it needs 1.87 m²); a centre dosing 30 mcg/m²/day
-    # for a 30 kg, 120 cm child (BSA √(120 × 30 / 3600) = 1 m²) asks for 30 mcg a day: capped at 28.
+    # No infant can reach 28 mcg a day at 15 mcg/m² (it needs 1.87 m²); a centre dosing 40 mcg/m²/day
+    # for a 22.5 kg, 95 cm child (BSA 0.7706 m², above) asks for 40 × 0.7706 = 30.824 mcg a day: capped at 28.
     copy = tmp_path / "regimens"
     shutil.copytree(ROOT / "regimens", copy)
     path = copy / "all-baby-2021" / "blinatumomab.toml"
-    path.write_text(path.read_text().replace('value = "15 mcg/m2/day"', 'value = "30 mcg/m2/day"'))
-    child = patient_file(measurements=[{"date": "2026-07-01", "weight": "30 kg", "length": "120 cm"}])
+    path.write_text(path.read_text().replace('value = "15 mcg/m2/day"', 'value = "40 mcg/m2/day"'))
+    child = patient_file(patient=OLDER, measurements=[{"date": "2026-07-01", "weight": "22.5 kg", "length": "95 cm"}])
     data = bags_json(run, child, "--regimens", copy)
     blina = [a for a in data["administrations"] if a["drug"] == "blinatumomab"]
     assert {(a["dose"], a["capped"], a["calculated"]) for a in blina} == {(28, True, 28)}

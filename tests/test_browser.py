@@ -104,7 +104,7 @@ def test_fill_in_an_infant_see_the_plan_preview_and_download_the_induction_pdfs(
     warnings = page.locator("section.warnings")
     assert warnings.is_visible()
     assert "DRAFT: the orders use placeholder values" in warnings.inner_text()
-    # Novak, 5.8 kg, 60 cm: BSA = √(60 × 5.8 / 3600) = √0.096667 = 0.31091 m². Born 2026-01-05:
+    # Novak, 5.8 kg, 60 cm: BSA = √(60 × 5.8 / 3600) = √0.096667 = 0.310913 -> 0.3109 m² (to 0.0001 m²). Born 2026-01-05:
     # 4 months on day 1 (2026-05-20), 5 months on day 36: 2/3 throughout induction.
     # vinCRIStine 1.5 × 0.31091 × 2/3 = 0.31091 -> 0.31 mg
     orders = page.frame_locator('iframe[title="Chemotherapy orders"]').first.locator("body")
@@ -121,12 +121,12 @@ def test_fill_in_an_infant_see_the_plan_preview_and_download_the_induction_pdfs(
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     text = pdf_text(saved)
-    assert "Novak, Ada" in text and "BSA 0.311 m²" in text
-    assert "0.31 mg IV 1.5 mg/m² × 0.311 m² × 2/3" in text  # vinCRIStine, as above
+    assert "Novak, Ada" in text and "BSA 0.3109 m²" in text
+    assert "0.31 mg IV 1.5 mg/m² × 0.3109 m² × 2/3" in text  # vinCRIStine, as above
     # DAUNOrubicin 30 × 0.31091 × 2/3 = 6.2183 -> 6.2 mg
-    assert "6.2 mg IV 30 mg/m² × 0.311 m² × 2/3" in text
+    assert "6.2 mg IV 30 mg/m² × 0.3109 m² × 2/3" in text
     # PEG-asparaginase 1,000 × 0.31091 × 2/3 = 207.27 units -> 41.45 steps of 5 -> 205 units
-    assert "205 units IV 1,000 units/m² × 0.311 m²" in text
+    assert "205 units IV 1,000 units/m² × 0.3109 m²" in text
     # dexamethasone days 1-28: 6 × 0.31091 × 2/3 ÷ 3 = 0.41455 -> 8.29 steps of 0.05 -> 0.4 mg three times a day
     assert "0.4 mg PO three times" in text
     with page.expect_download() as download:

@@ -66,10 +66,11 @@ def test_order_sheet_content(sheets):
         # Petrov: 6.4 kg, 62 cm, so BSA √(62 × 6.4 / 3600) = 0.33200 m²; born 2026-01-20, 4 months on
         # 1 Jun 2026, so 2/3. 1.5 × 0.332 × 2/3 = 0.332 -> 0.33 mg; 30 × 0.332 × 2/3 = 6.64 -> 6.6 mg;
         # 1,000 × 0.332 × 2/3 = 221.3 -> 220 units; 6 × 0.332 × 2/3 ÷ 3 = 0.4427 -> 0.45 mg per dose.
-        "1.5 mg/m² × 0.332 m² × 2/3 (age 4 months) = 0.332 mg, rounded to 0.33 mg",
-        "30 mg/m² × 0.332 m² × 2/3 (age 4 months) = 6.64 mg, rounded to 6.6 mg",
-        "1,000 units/m² × 0.332 m² × 2/3 (age 4 months) = 221.3 units, rounded to 220 units",
-        "6 mg/m²/day × 0.332 m² × 2/3 (age 4 months) ÷ 3 doses = 0.4427 mg, rounded to 0.45 mg per dose",
+        # Each line names the rule that gives its final figure (issue 12): the step it is rounded to.
+        "1.5 mg/m² × 0.332 m² × 2/3 (age 4 months) = 0.332 mg; rounded half up to the 0.01 mg step: 0.33 mg",
+        "30 mg/m² × 0.332 m² × 2/3 (age 4 months) = 6.64 mg; rounded half up to the 0.1 mg step: 6.6 mg",
+        "1,000 units/m² × 0.332 m² × 2/3 (age 4 months) = 221.3 units; rounded half up to the 5 units step: 220 units",
+        "6 mg/m²/day × 0.332 m² × 2/3 (age 4 months) ÷ 3 doses = 0.4427 mg; rounded half up to the 0.05 mg step: 0.45 mg per dose",
         "vinCRIStine: FOR INTRAVENOUS USE ONLY – FATAL IF GIVEN BY OTHER ROUTES",
         "DAUNOrubicin – intravenous (IV), over 1 hour",
         "Prescriber", "Pharmacist verification", "Nurse 1", "Nurse 2",
@@ -85,8 +86,10 @@ def test_allergies_are_printed(sheets):
 
 def test_age_change_is_on_the_sheet(sheets):
     text = " ".join(sheet(sheets, "MRN-100003", "orders"))
-    # day 20 on, 3/4: 1.5 × 0.3696 × 3/4 = 0.4158 -> 0.42 mg
-    assert "1.5 mg/m² × 0.37 m² × 3/4 (age 6 months) = 0.4158 mg, rounded to 0.42 mg" in text
+    # day 20 on, 3/4: 1.5 × 0.3696 × 3/4 = 0.4158 -> 0.42 mg. The BSA printed is the BSA used, to
+    # the digits used (issue 12): √(66 × 7.45 / 3600) = 0.369572 -> 0.3696 m², not "0.37".
+    assert "1.5 mg/m² × 0.3696 m² × 3/4 (age 6 months) = 0.4158 mg; rounded half up to the 0.01 mg step: 0.42 mg" in text
+    assert "BSA 0.3696 m²" in text
     assert "WARNINGS" in text and "infant fraction changes inside this phase from day 20" in text
 
 
@@ -96,8 +99,9 @@ def test_intrathecal_sheet_content(sheets):
     assert "DRAFT" in text  # the dexamethasone column is a placeholder (?)
     # Novak, born 2025-06-10: 11 months on days 1 and 8 (under 12 months: methotrexate 6 mg, cytarabine
     # 16 mg); 12 months from day 10, so from the lumbar puncture on day 15: methotrexate 8 mg, cytarabine 20 mg
-    assert "methotrexate 8 mg INTRATHECAL 12 to under 24 months" in text
-    assert "cytarabine 16 mg INTRATHECAL under 12 months" in text
+    # The volume to draw up of each preservative-free product: 8 mg ÷ 25 mg/mL = 0.32 mL; 16 mg ÷ 20 mg/mL = 0.8 mL.
+    assert "methotrexate 8 mg 0.32 mL of preservative-free methotrexate injection 25 mg/mL INTRATHECAL 12 to under 24 months" in text
+    assert "cytarabine 16 mg 0.8 mL of preservative-free cytarabine injection 20 mg/mL INTRATHECAL under 12 months" in text
 
 
 @pytest.mark.parametrize("patient_id", EXAMPLE_IDS)

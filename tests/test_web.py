@@ -119,8 +119,24 @@ def test_preview_writes_nothing_and_shows_every_warning(client, tmp_path):
     assert page.count('<iframe class="sheet"') == 4 and "sandbox srcdoc=" in page
     # Inside the warnings box: the dexamethasone taper's rounding (0.05533 mg given as 0.05 mg) and the draft banner.
     warnings = re.search(r'<section class="warnings".*?</section>', page, re.S)[0]
-    assert "dexamethasone PO days 35, 36: rounding to the product step moves each dose by 10% (calculated 0.05533 mg, given 0.05 mg)" in warnings
+    # 0.75 × 0.332 × 2/3 ÷ 3 = 0.05533 mg given as 0.05 mg: 9.6 % less, within the 10 % bound, over the 5 % warning.
+    assert "dexamethasone PO days 35, 36: rounding to the product step moves each dose by 9.6% (calculated 0.05533 mg, given 0.05 mg)" in warnings
     assert "DRAFT: the orders use placeholder values" in warnings
+
+
+def test_an_allergy_stops_the_sheet_and_the_substitution_is_chosen_on_the_page(client, tmp_path):
+    form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01",
+                                                 "patient.no_known_allergies": "", "patient.allergies": "Oncaspar (anaphylaxis)"}
+    refused = post(client, form, "preview")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "the recorded allergy &#39;Oncaspar (anaphylaxis)&#39; names PEG-asparaginase" in page
+    assert '<option value="crisantaspase">' in page
+    chosen = post(client, form | {"sheet.substitute": "crisantaspase"}, "preview").get_data(as_text=True)
+    warnings = re.search(r'<section class="warnings".*?</section>', chosen, re.S)[0]
+    # Rylaze 25 mg/m² × 0.332 m² = 8.3 mg IM on days 5, 7, ..., 17, printed as a substitution.
+    assert "SUBSTITUTION chosen by the pharmacist: crisantaspase (recombinant, Rylaze) 25 mg/m² IM on days 5, 7, 9, 11, 13, 15, 17" in warnings
+    assert not (tmp_path / "sheets").exists()
 
 
 def test_everything_shown_is_escaped(client):

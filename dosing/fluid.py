@@ -1,0 +1,108 @@
+"""The fluid a phase's infusions give each day, against the infant's maintenance fluid (issue 12).
+
+An infant's whole day of fluid is small: Holliday–Segar gives 100 mL/kg/day
+for the first 10 kg, so 240 mL for 2.4 kg, which one 24-hour blinatumomab bag
+(10 mL/h) takes entirely. Every infusion's volume comes from the data: an
+intermittent infusion's from `[infusion_volumes]` in protocol.toml (a bag, or
+the dose made up to a concentration), a continuous infusion's from its bags.
+Above the share of maintenance fluid the protocol data sets, the sheet warns
+and names the lower-volume option.
+"""
+
+from datetime import datetime, timedelta
+
+import attrs
+
+from dosing.units import Q
+
+
+@attrs.frozen
+class Day:
+    day: int
+    volume: object  #: pint mL given by the infusions that day
+    parts: tuple  #: ((name, pint mL), ...)
+
+
+def by_day(orders) -> list[Day]:
+    """The volume the infusions of `orders` give on each day, from the data."""
+    volumes = orders.protocol.infusion_volumes
+    days: dict[int, list] = {}
+    for a in orders.administrations:
+        if a.route != "IV" or a.order.continuous:
+            continue
+        setting = volumes.get(a.drug)
+        if setting is None:
+            continue
+        each = setting.value if setting.value.check("[volume]") else a.dose / setting.value
+        days.setdefault(a.day, []).append((f"{a.order.drug.print_name} IV", (each * a.times_per_day).to("mL")))
+    for bag in orders.bags:
+        for day, hours in _hours_by_day(orders, bag.start, bag.hours):
+            days.setdefault(day, []).append(("blinatumomab infusion", (bag.rate * Q(hours, "hour")).to("mL")))
+    result = []
+    for day, parts in sorted(days.items()):
+        merged: dict[str, object] = {}
+        for name, volume in parts:  # a bag changed that day, or a drug given twice: one figure per drug
+            merged[name] = merged.get(name, Q(0, "mL")) + volume
+        result.append(Day(day, sum(merged.values(), Q(0, "mL")), tuple(merged.items())))
+    return result
+
+
+def _hours_by_day(orders, start: datetime, hours: float):
+    """(day of the phase, hours of the bag that fall on it)."""
+    end, moment = start + timedelta(hours=hours), start
+    while moment < end:
+        midnight = datetime.combine(moment.date() + timedelta(days=1), datetime.min.time())
+        upto = min(end, midnight)
+        yield (moment.date() - orders.start).days + 1, (upto - moment).total_seconds() / 3600
+        moment = upto
+
+
+def limit(orders):
+    """(maintenance mL/day, the volume a day's infusions may give before a warning), or None without fluid data."""
+    fluid = orders.protocol.fluid
+    if fluid is None:
+        return None
+    maintenance = fluid.maintenance_per_day(orders.measurement.weight) * Q(1, "day")
+    return maintenance.to("mL"), (maintenance * (fluid.warn_above.value.numerator / fluid.warn_above.value.denominator)).to("mL")
+
+
+def warnings(orders) -> list[str]:
+    from dosing.formatting import day_ranges, number, percent
+
+    found = limit(orders)
+    if found is None:
+        return []
+    maintenance, most = found
+    over = [d for d in by_day(orders) if d.volume > most]
+    if not over:
+        return []
+    worst = max(over, key=lambda d: d.volume)
+    kg = number(round(orders.measurement.weight.m_as("kg"), 3))
+    parts = ", ".join(f"{name} {number(round(volume.m_as('mL'), 1))} mL" for name, volume in worst.parts)
+    text = (f"Fluid: on day{'s' if len(over) > 1 else ''} {day_ranges(d.day for d in over)} the infusions on this sheet give up to "
+            f"{number(round(worst.volume.m_as('mL')))} mL a day ({parts}), "
+            f"{number(round(worst.volume.m_as('mL') / maintenance.m_as('mL') * 100))} % of the maintenance fluid for {kg} kg "
+            f"({number(round(maintenance.m_as('mL')))} mL a day by Holliday–Segar; the warning is above "
+            f"{percent(orders.protocol.fluid.warn_above.value)}). Count it in the infant's total fluid.")
+    return [text + " " + _lower_volume(orders)]
+
+
+def _lower_volume(orders) -> str:
+    """The lower-volume option: for a continuous infusion, the allowed bag with the least volume a day."""
+    if orders.bags:
+        product, now = orders.product, orders.bags[0].settings
+        weight = orders.measurement.weight
+        allowed = [s for s in product.bags.values() if not (s.preservative and weight < product.preservative_free_below)]
+        least = min(allowed, key=lambda s: s.rate)
+        if least.rate < now.rate:
+            return (f"Lower-volume option: {least.hours}-hour bags at {_rate(least.rate)} ({_rate(least.rate * Q(24, 'hour'), 'mL')} a day): "
+                    f"order them with --bag-hours {least.hours}.")
+        return f"These are already the lowest-volume bags allowed for {_rate(weight, 'kg')}."
+    return "Lower-volume option: ask the pharmacy for the most concentrated preparation the products allow."
+
+
+def _rate(quantity, unit: str = "mL/hour") -> str:
+    from dosing.formatting import number
+
+    shown = {"mL/hour": "mL/h"}.get(unit, unit)
+    return f"{number(round(quantity.m_as(unit), 2))} {shown}"
