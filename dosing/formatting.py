@@ -168,6 +168,8 @@ def working(a) -> str:
         text += "".join(f", then the remaining {amount(q, unit)} over {over}" for _, q, over in rest)
     if a.factor == 1 and a.factor_reason.startswith("age"):
         text += f" (full dose: {a.factor_reason})"
+    elif a.factor == 1 and a.rule == "BSA":
+        text += " (no infant fraction for this order)"
     if a.rule == "label weight rule":
         text += " (product label dose for small infants, instead of the infant fraction)"
     return text

@@ -559,6 +559,8 @@ def substitute(protocol: Protocol, phase: Phase, name: str) -> tuple[Phase, Subs
         days = sorted({day + k for day in order.days for k in after.value})
         entry = {key: value for key, value in raw.items() if key not in ("replaces", "for", "doses_after", "from_age_months")}
         entry["days"] = {"value": days, "tag": after.tag, "source": after.source}
+        entry["note"] = f"SUBSTITUTION for {protocol.drugs[raw['replaces']].print_name} ({raw['for']})" + (
+            f"; {raw['note']}" if raw.get("note") else "")
         new_orders.append(_order(source, protocol, entry, line, max(length, days[-1])))
     last = max([length] + [o.days[-1] for o in new_orders])
     orders = tuple(o for o in phase.orders if o.drug.name != raw["replaces"]) + tuple(new_orders)
