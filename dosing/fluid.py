@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from dosing.units import Q
+from dosing.units import Q, unit
 
 
 @attrs.frozen
@@ -26,25 +26,28 @@ class Day:
 def by_day(orders) -> list[Day]:
     """The volume the infusions of `orders` give on each day, from the data."""
     volumes = orders.protocol.infusion_volumes
-    days: dict[int, list] = {}
+    ml = unit("mL")
+    days: dict[int, dict[str, float]] = {}  # day -> drug -> mL, as magnitudes in mL until each day is summed
+    # Most days repeat a dose: each distinct (order, dose, doses that day) is converted once.
+    known: dict[tuple, float] = {}
     for a in orders.administrations:
-        if a.route != "IV" or a.order.continuous:
+        if a.route != "IV" or a.order.continuous or a.drug not in volumes:
             continue
-        setting = volumes.get(a.drug)
-        if setting is None:
-            continue
-        each = setting.value if setting.value.check("[volume]") else a.dose / setting.value
-        days.setdefault(a.day, []).append((f"{a.order.drug.print_name} IV", (each * a.times_per_day).to("mL")))
+        key = (id(a.order), a.dose.magnitude, a.times_per_day)
+        if key not in known:
+            setting = volumes[a.drug].value
+            each = setting if setting.check("[volume]") else a.dose / setting
+            known[key] = (each * a.times_per_day).m_as(ml)
+        parts = days.setdefault(a.day, {})
+        name = f"{a.order.drug.print_name} IV"
+        parts[name] = parts.get(name, 0.0) + known[key]
     for bag in orders.bags:
+        rate = bag.rate.m_as(unit("mL/hour"))
         for day, hours in _hours_by_day(orders, bag.start, bag.hours):
-            days.setdefault(day, []).append(("blinatumomab infusion", (bag.rate * Q(hours, "hour")).to("mL")))
-    result = []
-    for day, parts in sorted(days.items()):
-        merged: dict[str, object] = {}
-        for name, volume in parts:  # a bag changed that day, or a drug given twice: one figure per drug
-            merged[name] = merged.get(name, Q(0, "mL")) + volume
-        result.append(Day(day, sum(merged.values(), Q(0, "mL")), tuple(merged.items())))
-    return result
+            parts = days.setdefault(day, {})  # a bag changed that day: one figure for the drug
+            parts["blinatumomab infusion"] = parts.get("blinatumomab infusion", 0.0) + rate * hours
+    return [Day(day, Q(sum(parts.values()), "mL"), tuple((name, Q(v, "mL")) for name, v in parts.items()))
+            for day, parts in sorted(days.items())]
 
 
 def _hours_by_day(orders, start: datetime, hours: float):
@@ -62,8 +65,9 @@ def limit(orders):
     fluid = orders.protocol.fluid
     if fluid is None:
         return None
-    maintenance = fluid.maintenance_per_day(orders.measurement.weight) * Q(1, "day")
-    return maintenance.to("mL"), (maintenance * (fluid.warn_above.value.numerator / fluid.warn_above.value.denominator)).to("mL")
+    daily = fluid.maintenance_per_day(orders.measurement.weight).m_as(unit("mL/day"))
+    share = fluid.warn_above.value
+    return Q(daily, "mL"), Q(daily * share.numerator / share.denominator, "mL")
 
 
 def warnings(orders) -> list[str]:
