@@ -219,6 +219,9 @@ def _sheets(arguments, printer) -> int:
                 print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
                 status = EXIT_REFUSED
                 continue
+            finally:
+                for line in result.recovered:  # a run stopped while issuing into this folder, rolled back (dosing.output)
+                    print(f"note: {line}", file=sys.stderr)
             for warning in result.orders.warnings:
                 print(f"warning: {path}: {warning}", file=sys.stderr)
     results = [result for _, result in results]
@@ -234,10 +237,15 @@ def _serve(arguments) -> int:
         print(f"dosing: refused: serve needs the web extra ({exc.name} is not installed); install it with: pip install \".[web]\"",
               file=sys.stderr)
         return EXIT_USAGE
-    from dosing.errors import RegimenError
+    from dosing.errors import InputError, RegimenError
+    from dosing.output import ready_folder
 
     try:
+        ready_folder(arguments.out)
         return web.serve(arguments.host, arguments.port, arguments.out, arguments.regimens)
+    except InputError as exc:
+        print(f"dosing: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except RegimenError as exc:
         print(f"dosing: refused: regimen data: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -311,6 +319,8 @@ def _resume(arguments) -> int:
         make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
         for written in found.finish([make(d) for d in found.documents]):
             print(written)
+        for line in found.recovered:
+            print(f"note: {line}", file=sys.stderr)
         for line in found.said:
             print(f"note: {line}", file=sys.stderr)
         return EXIT_OK

@@ -10,6 +10,7 @@ nothing changed is refused: the sheet already issued stands.
 
 import hashlib
 import json
+import os
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +81,10 @@ class IssueLog:
     def __init__(self, folder: Path):
         Path(folder).mkdir(parents=True, exist_ok=True)
         self.path = Path(folder) / FILE_NAME
+        try:  # made as any program's files are (0666 less the umask), not sqlite's 0644, so a shared folder's group can issue too
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            pass
         self.db = sqlite3.connect(self.path)
         self.db.executescript(SCHEMA)
 
@@ -119,6 +124,17 @@ class IssueLog:
             "SELECT issues.* FROM issues JOIN files ON files.issue_id = issues.id WHERE files.name = ? AND files.sha256 = ?",
             (name, digest)).fetchone()
         return self._issue(row) if row else None
+
+    def issued_under(self, name: str, any_case: bool = False) -> tuple[Issue, str] | None:
+        """The issue that wrote a file of this name, and the file's recorded SHA-256 (dosing.output's checks).
+
+        `any_case`: a name differing only in upper/lower case, which a folder on
+        a case-blind file system (Windows, macOS) holds as the same file.
+        """
+        row = self.db.execute(
+            "SELECT issues.*, files.sha256 FROM issues JOIN files ON files.issue_id = issues.id WHERE files.name = ?"
+            + (" COLLATE NOCASE" if any_case else "") + " ORDER BY issues.id DESC LIMIT 1", (name,)).fetchone()
+        return (self._issue(row[:-1]), row[-1]) if row else None
 
     def recent_files(self, limit: int = 40) -> list[dict]:
         """The files of the latest issues, newest first: what a pharmacist may want to open or verify."""

@@ -45,6 +45,7 @@ class Pending:
     finish: object  #: finish(rendered: list[bytes]) -> list[Path] written
     version: int = 1
     htmls: list = attrs.Factory(list)
+    recovered: list = attrs.Factory(list)  #: what was done about runs interrupted in the folder, a sentence each
 
 
 def on_pathway(patient, phase_name: str, override: str | None) -> None:
@@ -74,9 +75,8 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
 
     A preview is never refused for being issued already: it writes nothing.
     """
-    from dosing import issue_log
     from dosing import patient as patients
-    from dosing.json_orders import as_dict
+    from dosing.errors import InputError
 
     patient = patients.load(path)
     on_pathway(patient, phase.name, request.override_pathway)
@@ -87,6 +87,24 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
         window = (first, first + timedelta(weeks=weeks or 104) - timedelta(days=1))
     options = request_options(request, window)
     orders = compute(patient, protocol, phase, request.start, options, today=getattr(request, "today", None))
+    recovered = []
+    try:
+        return _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered)
+    except InputError as exc:
+        if recovered:  # said even when this run is refused
+            exc.problem += " (before that: " + "; ".join(recovered) + ")"
+        raise
+
+
+def _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered):
+    from dosing import issue_log, output
+    from dosing.errors import InputError
+    from dosing.json_orders import as_dict
+
+    if request.format != "json" and not preview:
+        # A run stopped while issuing here is rolled back first, so what the log says below is the whole truth.
+        output.ready_folder(request.out)
+        recovered += output.recover(request.out)
     previous = None
     # The log is read now and written in finish(), each with its own short connection:
     # a batch or the web page never holds one open per patient.
@@ -96,9 +114,8 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
             previous = log.latest(patient.id, phase.name, orders.start.isoformat())
     if request.format == "json":
         return as_dict(orders)
-    from dosing.errors import InputError
     from dosing.order_sheet import documents
-    from dosing.output import AlreadyIssued, safe_stem, write_new
+    from dosing.output import AlreadyIssued, NotIssued, safe_stem
 
     inputs = Path(path).read_bytes()
     regimens = issue_log.regimen_hash(protocol.directory.parent)
@@ -120,17 +137,37 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
     if not chosen:
         raise InputError("--documents", f"{phase.title} has none of the documents asked for", "choose documents this phase has")
 
+    start = orders.start.isoformat()
+    what = f"version {version} of {phase.name} for {patient.id}, day 1 {start}"
+
+    def unchanged(log):
+        """Under the folder's lock: no other run issued a version since this one read the log (the race's loser is told)."""
+        now = log.latest(patient.id, phase.name, start)
+        if (now.version if now else 0) == version - 1:
+            return
+        again = "run it again to issue a new version with these inputs (refused if nothing differs from the version now issued)"
+        if now is not None and now.version >= version:
+            raise NotIssued("output", f"another run issued version {now.version} of this sheet ({phase.name} for {patient.id}, "
+                            f"day 1 {start}) at {now.issued_at} while this one was computing; this run's sheet (version {version}) "
+                            "was NOT issued and nothing of it was kept", again)
+        raise NotIssued("output", f"the issue log changed while this run was computing (its latest version of this sheet is now "
+                        f"{now.version if now else 'none'}); this run's sheet (version {version}) was NOT issued", again)
+
+    def record(log):
+        log.record(patient_id=patient.id, phase=phase.name, start=start, version=version, replaces=replaces,
+                   changes="; ".join(changed), tool_version=__version__, inputs=inputs, regimen_sha256=regimens,
+                   options=options, orders=computed, files=files)
+
+    files = {}
+
     def finish(made: list[bytes]) -> list[Path]:
-        """Write the rendered documents and record the issue."""
-        files = {f"{stem}_{d.kind}.{request.format}": content for d, content in zip(chosen, made)}
-        written = write_new(request.out, files)
-        with issue_log.IssueLog(request.out) as log:
-            log.record(patient_id=patient.id, phase=phase.name, start=orders.start.isoformat(), version=version, replaces=replaces,
-                       changes="; ".join(changed), tool_version=__version__, inputs=inputs, regimen_sha256=regimens,
-                       options=options, orders=computed, files=files)
+        """Write the rendered documents and record the issue: all of it, or none (dosing.output.issue)."""
+        files.update({f"{stem}_{d.kind}.{request.format}": content for d, content in zip(chosen, made)})
+        written, said = output.issue(request.out, files, what=what, check=unchanged, record=record)
+        recovered.extend(said)
         return written
 
-    return Pending(patient=patient, orders=orders, documents=chosen, finish=finish, version=version)
+    return Pending(patient=patient, orders=orders, documents=chosen, finish=finish, version=version, recovered=recovered)
 
 
 def request_options(request, window) -> dict:
@@ -274,6 +311,7 @@ class Resumption:
     said: tuple
     documents: list  #: the bag schedule and the preparation worksheet (not for json)
     finish: object  #: finish(rendered: list[bytes]) -> list[Path] written
+    recovered: list = attrs.Factory(list)  #: what was done about runs interrupted in the folder, a sentence each
 
 
 def resume(path: Path, protocol, request) -> Resumption:
@@ -281,8 +319,7 @@ def resume(path: Path, protocol, request) -> Resumption:
     from dosing import bags, second_check
     from dosing import patient as patients
     from dosing.order_sheet import documents
-    from dosing.output import safe_stem, write_new
-    from dosing import dates
+    from dosing import dates, output
     from dosing.regimen import load_phase
     from dosing.schedule import phase_orders, with_notice
 
@@ -307,13 +344,21 @@ def resume(path: Path, protocol, request) -> Resumption:
         second_check.verify(resumed)
         issue = {"version": 1, "replaces": None, "changes": [], "dates_override": override_dates}
         chosen = [d for d in documents(resumed, issue=issue) if d.kind in ("infusion", "preparation")]
-    stem = safe_stem(patient.id, phase.name, request.start) + f"_resume-{request.restart:%Y-%m-%dT%H%M}"
+    stem = output.safe_stem(patient.id, phase.name, request.start) + f"_resume-{request.restart:%Y-%m-%dT%H%M}"
+    recovered = []
+    if request.format != "json":  # the folder checked (and a stopped run's leftovers rolled back) before any PDF is laid out
+        output.ready_folder(request.out)
+        recovered += output.recover(request.out)
 
     def finish(made: list[bytes]) -> list[Path]:
-        return write_new(request.out, {f"{stem}_{d.kind}.{request.format}": content for d, content in zip(chosen, made)})
+        """Written all or none; not in the issue log (a resumption is not a version of the phase's sheet)."""
+        written, done = output.issue(request.out, {f"{stem}_{d.kind}.{request.format}": content for d, content in zip(chosen, made)},
+                                     what=f"the blinatumomab resumption sheets for {patient.id} (restart {request.restart:%Y-%m-%d %H:%M})")
+        recovered.extend(done)
+        return written
 
     return Resumption(patient=patient, course_start=first.start, result=result, premedication=premedication, said=said,
-                      documents=chosen, finish=finish)
+                      documents=chosen, finish=finish, recovered=recovered)
 
 
 def _resumption_text(result, premedication) -> list[str]:

@@ -331,7 +331,7 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
         found = resume(path, protocol, asked)
         with layout:
             written = found.finish([render.pdf(d) for d in found.documents])
-        return page(values, plan=plan, issued=[p.name for p in written], notes=list(found.said))
+        return page(values, plan=plan, issued=[p.name for p in written], notes=found.recovered + list(found.said))
 
     def _sheets(path, request, phase, action, values, plan, where):
         from dosing import render
@@ -344,7 +344,7 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
         with layout:
             made = [render.pdf(d) for d in pending.documents]
             written = pending.finish(made)
-        return page(values, plan=plan, issued=[p.name for p in written], notes=_warnings(pending))
+        return page(values, plan=plan, issued=[p.name for p in written], notes=pending.recovered + _warnings(pending))
 
     def _verify(values, name):
         from dosing.sheets import verify

@@ -135,7 +135,9 @@ def test_html_escapes_and_file_names_cannot_escape(tmp_path, patient_file, capsy
     assert main(["sheet", str(hostile), "--phase", "induction", "--start", "2026-05-05", "--out", str(out), "--format", "html",
                  "--documents", "orders,intrathecal"]) == 0
     written = sorted(out.glob("*.html"))
-    assert [p.name for p in written] == ["etc_passwd_induction_2026-05-05_intrathecal.html", "etc_passwd_induction_2026-05-05_orders.html"]
+    # Cleaned, and tagged with 8 hex digits of SHA-256("../../etc/passwd"), so no other id shares the name (dosing.output.safe_id)
+    assert [p.name for p in written] == ["etc_passwd_3754d6cb_induction_2026-05-05_intrathecal.html",
+                                         "etc_passwd_3754d6cb_induction_2026-05-05_orders.html"]
     html = written[1].read_text()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img" not in html
