@@ -416,3 +416,24 @@ def test_a_file_a_stopped_run_left_says_it_was_never_issued(issued, tmp_path):
         "while issuing version 2 of induction for MRN-100001, day 1 2026-06-01: it was never issued; "
         "the next dosing run that writes into this folder removes it")
     assert unfinished(folder / "MRN-100001_induction_2026-06-01_orders.html") is None
+
+
+def test_the_web_page_rolls_back_a_stopped_run_and_says_so(tmp_path):
+    pytest.importorskip("flask", reason="the web extra is not installed")
+    import re
+    import tomllib
+
+    from dosing.web import create_app, form_values
+
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    stop_at(command(folder), folder, "linked", signal.SIGKILL)  # version 1's two files linked, not recorded
+    client = create_app(folder).test_client()
+    form = form_values(tomllib.loads(PATIENT.read_text())) | {"sheet.phase": "induction", "sheet.start": "2026-06-01",
+                                                              "sheet.documents.orders": "on"}
+    token = re.search(r'name="token" value="([^"]+)"', client.get("/").get_data(as_text=True))[1]
+    page = client.post("/", data={**form, "token": token, "action": "issue"}).get_data(as_text=True)
+    assert ("left version 1 of induction for MRN-100001, day 1 2026-06-01 unfinished: removed the files it had written so far "
+            "(MRN-100001_induction_2026-06-01_orders.html, MRN-100001_induction_2026-06-01_intrathecal.html); nothing was issued") in page
+    assert 'href="/sheets/MRN-100001_induction_2026-06-01_orders.pdf"' in page
+    consistent(folder)
