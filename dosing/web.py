@@ -355,7 +355,8 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             result = verify(out / name, regimens)
         except (InputError, RegimenError) as exc:
             return page(values, problems=[f"verify {name}: {exc}"], status=422)
-        return page(values, verification={"name": name, "said": result.said, "matches": result.matches, "replaced_by": result.replaced_by})
+        return page(values, verification={"name": name, "said": result.said, "matches": result.matches, "replaced_by": result.replaced_by,
+                                            "headline": result.headline})
 
     @app.get("/sheets/<name>")
     def sheet_file(name):
