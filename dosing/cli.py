@@ -115,8 +115,10 @@ def parser() -> argparse.ArgumentParser:
                        help="issue a new version even though nothing has changed (a lost or damaged sheet); the reason is recorded")
 
     verify = commands.add_parser("verify", help="recompute an issued sheet from the inputs recorded for it",
-                                 description="Find SHEET in the issue log beside it, recompute its orders from the recorded inputs, "
-                                             "and say whether every dose still matches.")
+                                 description="Find SHEET in the issue log beside it, check the log's seals, read the sheet's own "
+                                             "text, recompute its orders from the recorded inputs, and say whether every dose still "
+                                             "matches. A centre that seals its logs with a key sets DOSING_LOG_KEY or "
+                                             "DOSING_LOG_KEY_FILE for every run that issues and every verify.")
     verify.add_argument("sheet_file", type=Path, metavar="SHEET", help="an issued sheet (PDF or HTML)")
     verify.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder")
 
