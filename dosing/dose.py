@@ -29,9 +29,11 @@ def round_half_up(quantity, step):
     0.325 mg; a pharmacy rounds it to 0.33 mg.
     """
     name = str(step.units)
-    size = decimal(step, name)
-    steps = (decimal(quantity, name) / size).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return Q(float(steps * size), name)
+    return Q(float(_half_up(decimal(quantity, name), decimal(step, name))), name)
+
+
+def _half_up(exact: Decimal, size: Decimal) -> Decimal:
+    return (exact / size).quantize(Decimal(1), rounding=ROUND_HALF_UP) * size
 
 
 def times(quantity, count: int):
@@ -82,13 +84,6 @@ def split(dose, fractions, step):
     return [Q(float(part), name) for part in parts]
 
 
-def change(calculated, given) -> Decimal:
-    """How far a given dose is from the calculated one, as a fraction of the calculated dose."""
-    name = str(given.units)
-    exact = decimal(calculated, name)
-    return abs(decimal(given, name) - exact) / exact
-
-
 def round_within(calculated, steps, bound: Fraction):
     """(dose, step): rounded half up to the first step that keeps it within `bound` of the
     calculated dose (HOPA: 10 %), or (None, None) when none can. `steps` go coarse to fine;
@@ -97,7 +92,9 @@ def round_within(calculated, steps, bound: Fraction):
     for step in steps:
         if step is None:
             continue
-        given = round_half_up(calculated, step)
-        if given.magnitude > 0 and change(calculated, given) <= limit:
-            return given, step
+        name = str(step.units)
+        exact = decimal(calculated, name)
+        given = _half_up(exact, decimal(step, name))
+        if given > 0 and abs(given - exact) / exact <= limit:
+            return Q(float(given), name), step
     return None, None

@@ -25,6 +25,12 @@ class Day:
 
 def by_day(orders) -> list[Day]:
     """The volume the infusions of `orders` give on each day, from the data."""
+    return [Day(day, Q(sum(parts.values()), "mL"), tuple((name, Q(v, "mL")) for name, v in parts.items()))
+            for day, parts in sorted(_millilitres(orders).items())]
+
+
+def _millilitres(orders) -> dict[int, dict[str, float]]:
+    """day -> infusion -> its volume as a magnitude in mL (quantities are made only for the days shown)."""
     volumes = orders.protocol.infusion_volumes
     ml = unit("mL")
     days: dict[int, dict[str, float]] = {}  # day -> drug -> mL, as magnitudes in mL until each day is summed
@@ -46,8 +52,7 @@ def by_day(orders) -> list[Day]:
         for day, hours in _hours_by_day(orders, bag.start, bag.hours):
             parts = days.setdefault(day, {})  # a bag changed that day: one figure for the drug
             parts["blinatumomab infusion"] = parts.get("blinatumomab infusion", 0.0) + rate * hours
-    return [Day(day, Q(sum(parts.values()), "mL"), tuple((name, Q(v, "mL")) for name, v in parts.items()))
-            for day, parts in sorted(days.items())]
+    return days
 
 
 def _hours_by_day(orders, start: datetime, hours: float):
@@ -77,13 +82,14 @@ def warnings(orders) -> list[str]:
     if found is None:
         return []
     maintenance, most = found
-    over = [d for d in by_day(orders) if d.volume > most]
+    daily = _millilitres(orders)
+    over = [day for day, parts in sorted(daily.items()) if sum(parts.values()) > most.m_as(unit("mL"))]
     if not over:
         return []
-    worst = max(over, key=lambda d: d.volume)
+    worst = max((d for d in by_day(orders) if d.day in over), key=lambda d: d.volume)
     kg = number(round(orders.measurement.weight.m_as("kg"), 3))
     parts = ", ".join(f"{name} {number(round(volume.m_as('mL'), 1))} mL" for name, volume in worst.parts)
-    text = (f"Fluid: on day{'s' if len(over) > 1 else ''} {day_ranges(d.day for d in over)} the infusions on this sheet give up to "
+    text = (f"Fluid: on day{'s' if len(over) > 1 else ''} {day_ranges(over)} the infusions on this sheet give up to "
             f"{number(round(worst.volume.m_as('mL')))} mL a day ({parts}), "
             f"{number(round(worst.volume.m_as('mL') / maintenance.m_as('mL') * 100))} % of the maintenance fluid for {kg} kg "
             f"({number(round(maintenance.m_as('mL')))} mL a day by Holliday–Segar; the warning is above "

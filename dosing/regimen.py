@@ -195,9 +195,9 @@ class Fluid:
 
     def maintenance_per_day(self, weight):
         """mL/day for a weight (pint mass): each band's rate for the kilograms within it."""
-        from dosing.units import Q
+        from dosing.units import Q, unit
 
-        kg, below, total = weight.m_as("kg"), 0.0, 0.0
+        kg, below, total = weight.m_as(unit("kg")), 0.0, 0.0
         for up_to, rate in self.maintenance.value:
             if kg <= below:
                 break

@@ -190,7 +190,7 @@ def expected(orders) -> tuple[dict, set]:
                 one = min(one, limit / count if cap_daily else limit)
             step = raw.get("rounding", settings.get("rounding"))
             if step:
-                one = _within(one, Decimal(step["value"].split()[0]), bound, _fine_step(protocol, drug, route))
+                one = _within(one, Decimal(step["value"].split()[0]), bound, lambda: _fine_step(protocol, drug, route))
                 if one is None:
                     continue  # no step gives it within the bound: the order is not made (the engine must agree)
             found[(drug, route, day)] = (one, count)
@@ -219,15 +219,19 @@ def _fine_step(protocol: dict, drug: str, route: str) -> Decimal | None:
     return Decimal(product["value"].split()[0]) * Decimal(protocol["rounding"]["smallest_volume"]["value"].split()[0])
 
 
-def _within(dose: Decimal, step: Decimal, bound: Decimal | None, fine: Decimal | None) -> Decimal | None:
-    """Half up to the drug's step, or to the fine step where the drug's step moves the dose over the bound."""
+def _within(dose: Decimal, step: Decimal, bound: Decimal | None, fine) -> Decimal | None:
+    """Half up to the drug's step, or to the fine step (`fine()`, asked for only then) where the
+    drug's step moves the dose over the bound; None where neither keeps it within the bound."""
     if bound is None:
         return _half_up(dose, step)
-    for candidate in (step, fine):
-        if candidate is not None:
-            given = _half_up(dose, candidate)
-            if given > 0 and abs(given - dose) / dose <= bound:
-                return given
+    given = _half_up(dose, step)
+    if given > 0 and abs(given - dose) / dose <= bound:
+        return given
+    candidate = fine()
+    if candidate is not None:
+        given = _half_up(dose, candidate)
+        if given > 0 and abs(given - dose) / dose <= bound:
+            return given
     return None
 
 

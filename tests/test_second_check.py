@@ -20,11 +20,9 @@ def test_an_engine_slip_refuses_the_sheet(run, monkeypatch, tmp_path, slip):
     if slip == "round_down":
         from decimal import ROUND_DOWN, Decimal
 
-        def round_down(quantity, step):
-            unit = str(step.units)
-            steps = (dose.decimal(quantity, unit) / dose.decimal(step, unit)).quantize(Decimal(1), rounding=ROUND_DOWN)
-            return dose.Q(float(steps * dose.decimal(step, unit)), unit)
-        monkeypatch.setattr(dose, "round_half_up", round_down)
+        def round_down(exact, size):  # the engine's one rounding step, made to round down
+            return (exact / size).quantize(Decimal(1), rounding=ROUND_DOWN) * size
+        monkeypatch.setattr(dose, "_half_up", round_down)
     elif slip == "wrong_factor":
         monkeypatch.setattr(dose, "apply_factor", lambda amount, factor: amount)  # forgets the infant fraction
     else:
