@@ -429,6 +429,8 @@ def _value_text(value) -> str:
         return day_ranges(value)
     if isinstance(value, Fraction):
         return str(value)
+    if isinstance(value, dict) and set(value) == {"drug", "route", "hours"}:  # a dose timed from another order
+        return f"at {', '.join(number(h) for h in value['hours'])} hours after each {value['drug'].replace('_', ' ')} {value['route']} dose"
     if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)? [a-z]+(/[a-z0-9]+)*", value):
         return written(value)  # a dose as the data writes it: "1000 units/m2" -> "1,000 units/m²"
     return str(value)

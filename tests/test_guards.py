@@ -253,3 +253,18 @@ def test_the_issue_infant_is_warned_and_the_96_hour_bag_is_not():
     parts = dict(days[0].parts)
     assert parts["blinatumomab infusion"].m_as("mL") == pytest.approx(40) and set(parts) == {"blinatumomab infusion", "dexamethasone IV"}
     assert [d.volume.m_as("mL") for d in days[1:3]] == pytest.approx([60, 60]) and days[1].volume.check("[volume]")
+
+
+def test_timing_values_are_written_in_words_in_the_values_not_verified():
+    # HR1's mesna follows each cyclophosphamide dose at 0, 4 and 8 hours (a placeholder, tag ?): the banner
+    # says so in words, not as the data's table {'drug': ..., 'hours': [...]}.
+    from dosing import patient as patients
+    from dosing.order_sheet import documents
+    from dosing.regimen import load_phase
+    from dosing.schedule import phase_orders
+
+    protocol = load_protocol()
+    orders = phase_orders(patients.load(EXAMPLES / "ir-block-path.toml"), protocol, load_phase(protocol, "HR1"), date(2026, 7, 13))
+    banner = documents(orders)[0].context["banner"]
+    assert "at 0, 4, 8 hours after each cyclophosphamide IV dose" in [row["value"] for row in banner]
+    assert not any("{" in row["value"] for row in banner)
