@@ -53,6 +53,10 @@ class Product:
     values: tuple[Value, ...]
     path: object
 
+    def allows(self, settings: BagSettings, weight) -> bool:
+        """The label's rule: under `preservative_free_below`, preservative-free bags only."""
+        return not (settings.preservative and weight < self.preservative_free_below)
+
 
 @attrs.frozen
 class Bag:
@@ -128,7 +132,7 @@ def check_bag_hours(product: Product, bag_hours: int, weight) -> BagSettings:
     if bag_hours not in product.bags:
         raise InputError("--bag-hours", f"there is no {bag_hours}-hour bag for {product.name}", f"choose one of {', '.join(map(str, sorted(product.bags)))}")
     settings = product.bags[bag_hours]
-    if settings.preservative and weight < product.preservative_free_below:
+    if not product.allows(settings, weight):
         raise InputError(
             "--bag-hours",
             f"a {bag_hours}-hour bag is made with {settings.diluent}; infants under "
@@ -156,7 +160,7 @@ def plan(daily, start: datetime, bag_hours: int, weight, product: Product, hours
 def _settings_for(product: Product, hours: float, weight) -> BagSettings:
     """A shorter last bag is made as the shortest allowed bag that lasts long enough, and stopped on time."""
     for length, settings in sorted(product.bags.items()):
-        if length >= hours and not (settings.preservative and weight < product.preservative_free_below):
+        if length >= hours and product.allows(settings, weight):
             return settings
     raise InputError("--bag-hours", f"no bag of {product.name} can run {hours:g} hours", "")
 

@@ -84,17 +84,12 @@ def split(dose, fractions, step):
     return [Q(float(part), name) for part in parts]
 
 
-def round_within(calculated, steps, bound: Fraction):
-    """(dose, step): rounded half up to the first step that keeps it within `bound` of the
-    calculated dose (HOPA: 10 %), or (None, None) when none can. `steps` go coarse to fine;
-    None entries are skipped."""
-    limit = Decimal(bound.numerator) / Decimal(bound.denominator)
-    for step in steps:
-        if step is None:
-            continue
-        name = str(step.units)
-        exact = decimal(calculated, name)
-        given = _half_up(exact, decimal(step, name))
-        if given > 0 and abs(given - exact) / exact <= limit:
-            return Q(float(given), name), step
-    return None, None
+def round_within(calculated, step, bound: Fraction):
+    """The dose rounded half up to `step`, or None when that moves it more than `bound`
+    (HOPA: 10 %) of the calculated dose, or to nothing."""
+    name = str(step.units)
+    exact = decimal(calculated, name)
+    given = _half_up(exact, decimal(step, name))
+    if given > 0 and abs(given - exact) / exact <= Decimal(bound.numerator) / Decimal(bound.denominator):
+        return Q(float(given), name)
+    return None

@@ -102,7 +102,7 @@ def _lower_volume(orders) -> str:
     if orders.bags:
         product, now = orders.product, orders.bags[0].settings
         weight = orders.measurement.weight
-        allowed = [s for s in product.bags.values() if not (s.preservative and weight < product.preservative_free_below)]
+        allowed = [s for s in product.bags.values() if product.allows(s, weight)]
         least = min(allowed, key=lambda s: s.rate)
         if least.rate < now.rate:
             return (f"Lower-volume option: {least.hours}-hour bags at {_rate(least.rate)} ({_rate(least.rate * Q(24, 'hour'), 'mL')} a day): "

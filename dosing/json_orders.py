@@ -5,7 +5,7 @@ extend, never rename. Doses leave their pint quantities here, each converted
 to a named unit first.
 """
 
-from dosing.formatting import significant
+from dosing.formatting import percent, significant
 from dosing.regimen import weakest
 
 
@@ -81,7 +81,7 @@ def _withheld(days) -> dict:
     unit = first.order.drug.unit
     return {"drug": first.order.drug.name, "route": first.order.route, "days": [w.day for w in days],
             "calculated": [round(w.calculated.m_as(unit), 6) for w in days], "unit": unit,
-            "reason": f"no step gives the dose within {first.bound.value * 100} % of the calculated dose"}
+            "reason": f"no step gives the dose within {percent(first.bound.value)} of the calculated dose"}
 
 
 def bag_dict(bag) -> dict:

@@ -344,11 +344,11 @@ def _finish(order, day, on, age, *, uncapped, times_per_day, rounding, values, p
     else:
         # HOPA: rounding never moves a dose more than 10 %. Where the drug's step would, the step is
         # what the pharmacy can measure: the product's concentration × the smallest volume.
-        bound, fine = protocol.max_rounding_change.value, None
-        final, step = arithmetic.round_within(calculated, (rounding,), bound)
+        bound, fine, step = protocol.max_rounding_change.value, None, rounding
+        final = arithmetic.round_within(calculated, rounding, bound)
         if final is None and product is not None and protocol.smallest_volume is not None:  # worked out only when needed
-            fine = (product.concentration.value * protocol.smallest_volume.value).to(calculated.units)
-            final, step = arithmetic.round_within(calculated, (fine,), bound)
+            fine = step = (product.concentration.value * protocol.smallest_volume.value).to(calculated.units)
+            final = arithmetic.round_within(calculated, fine, bound)
         if final is None:
             raise Withheld(Withheld.What(order=order, day=day, date=on, calculated=calculated, step=rounding, fine=fine,
                                          product=product, bound=protocol.max_rounding_change))
