@@ -192,8 +192,8 @@ def centre_regimen(tmp_path, old, new):
 
 def test_cap_applies_before_rounding(run, patient_file, tmp_path):
     # A centre capping vinCRIStine at 0.3 mg: 1.5 × 0.32939 × 2/3 = 0.32939 mg > 0.3 mg -> 0.3 mg, marked capped.
-    regimens = centre_regimen(tmp_path, 'infant_fraction = { value = true, tag = "A", source = "reference.md §1: assumed to apply to every per-m² systemic drug" }\nsmall_infant = { value = "0.05 mg/kg"',
-                              'cap = { value = "0.3 mg", tag = "A", source = "test centre" }\ninfant_fraction = { value = true, tag = "A", source = "reference.md §1: assumed to apply to every per-m² systemic drug" }\nsmall_infant = { value = "0.05 mg/kg"')
+    regimens = centre_regimen(tmp_path, 'infant_fraction = { value = true, tag = "A", source = "docs/reference.md §1: assumed to apply to every per-m² systemic drug" }\nsmall_infant = { value = "0.05 mg/kg"',
+                              'cap = { value = "0.3 mg", tag = "A", source = "test centre" }\ninfant_fraction = { value = true, tag = "A", source = "docs/reference.md §1: assumed to apply to every per-m² systemic drug" }\nsmall_infant = { value = "0.05 mg/kg"')
     status, out, err = run("sheet", patient_file(), "--phase", "induction", "--start", "2026-05-05", "--format", "json", "--regimens", regimens)
     import json
     vcr = given(json.loads(out), "vincristine", "IV", 8)

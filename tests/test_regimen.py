@@ -73,7 +73,7 @@ def test_malformed_regimen_is_refused_with_file_and_line(regimens, fault):
 @pytest.mark.parametrize("old, new, words, key", [
     ('formula = { value = "mosteller"', 'formula = { value = "mostellar"', "unknown BSA formula", "formula ="),
     ('{ below_months = 6, factor = "2/3" }', '{ below_months = 6, factor = "two thirds" }', "must be a fraction", "bands ="),
-    ('], tag = "P", source = "reference.md §1: Interfant', '], source = "reference.md §1: Interfant', "no valid provenance tag", "bands ="),
+    ('], tag = "P", source = "docs/reference.md §1: Interfant', '], source = "docs/reference.md §1: Interfant', "no valid provenance tag", "bands ="),
     ('rounding = { value = "0.01 mg", tag = "A"', 'rounding = { value = "0.01 mg/m2", tag = "A"', "must be an amount", "rounding ="),
     ('{ from_months = 12, dose = "8 mg" }', '{ from_months = 12, dose = "8 mg/m2" }', "fixed amount", "dose ="),
 ])

@@ -25,7 +25,7 @@ def test_catches(bad, rule):
 
 @pytest.mark.parametrize("good", [
     "vinCRIStine 0.33 mg IV", "1,000 units/m²", "1,107 mg", "0.5 mg", "2 mg", "DAUNOrubicin 6.6 mg",
-    "INTRATHECAL", "12.5 mcg/mL", "Mon 6 Jul 2026 10:00", "reference.md §11", "2–3 × 10⁹/L",
+    "INTRATHECAL", "12.5 mcg/mL", "Mon 6 Jul 2026 10:00", "docs/reference.md §11", "2–3 × 10⁹/L",
 ])
 def test_passes(good):
     assert writing.problems(good) == []
