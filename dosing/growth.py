@@ -5,10 +5,14 @@ age and sex is a warning that prints the centile: either a very unusual
 infant or a measurement to repeat before a dose is built on it.
 
 The WHO LMS tables come from rcpchgrowth (the Royal College of Paediatrics
-and Child Health's library), read from its data files directly: importing
-rcpchgrowth would load SciPy, about a second, on every sheet. The z-score is
-the WHO LMS formula with the WHO adjustment beyond ±3 SD, as rcpchgrowth
-computes it; tests compare the two.
+and Child Health's library), read from its data files directly: its public
+functions (`rcpchgrowth.global_functions.sds_for_measurement`) import SciPy,
+about a second on every sheet. The z-score is the WHO LMS formula with the WHO
+adjustment beyond ±3 SD, as rcpchgrowth computes it; tests compare the two
+over the whole age range. Reading another library's data files could break
+silently when it changes their layout, so it never does: tables that cannot
+be read (missing, moved, renamed fields) make a warning on every sheet saying
+the growth check was not done, and tests/test_growth.py fails.
 """
 
 import bisect
@@ -26,13 +30,29 @@ HIGH_CENTILE = 99.9
 DAYS_PER_YEAR = 365.25
 
 
-@cache
-def _tables(name: str):
+class Unreadable(Exception):
+    """The WHO tables could not be read: the growth check cannot be done (said on the sheet)."""
+
+
+def _data_directory() -> Path:
     spec = importlib.util.find_spec("rcpchgrowth")
     if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(spec.submodule_search_locations[0]) / "data_tables" / "who" / f"{name}.json"
-    return json.loads(path.read_text(encoding="utf-8"))["measurement"]
+        raise Unreadable("rcpchgrowth is not installed")
+    return Path(spec.submodule_search_locations[0]) / "data_tables" / "who"
+
+
+@cache
+def _tables(name: str):
+    path = _data_directory() / f"{name}.json"
+    try:
+        tables = json.loads(path.read_text(encoding="utf-8"))["measurement"]
+        for kind in ("weight", "height"):
+            for sex in ("male", "female"):
+                row = tables[kind][sex][0]
+                float(row["decimal_age"]), float(row["M"]), float(row["S"]), float(row["L"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise Unreadable(f"{path.name} from rcpchgrowth could not be read ({type(exc).__name__}: {exc})") from None
+    return tables
 
 
 @cache
@@ -43,8 +63,6 @@ def _ages(name: str, kind: str, sex: str) -> list[float]:
 def _lms(kind: str, sex: str, days: int):
     name = "who_infants" if days < 731 else "who_children"
     tables = _tables(name)
-    if tables is None:
-        return None
     rows, ages = tables[kind][sex], _ages(name, kind, sex)
     age = days / DAYS_PER_YEAR
     if not ages[0] - 0.002 <= age <= ages[-1] + 0.002:
@@ -85,11 +103,15 @@ def _ordinal(value: float) -> str:
 
 
 def warnings(patient, measurement) -> list[str]:
-    """A warning for a weight or length beyond the 0.1st or 99.9th WHO centile."""
+    """A warning for a weight or length beyond the 0.1st or 99.9th WHO centile, or for a check not done."""
     days = (measurement.date - patient.birth_date).days
     found = []
     for kind, label, quantity, unit in (("weight", "Weight", measurement.weight, "kg"), ("height", "Length", measurement.length, "cm")):
-        z = z_score(kind, patient.sex, days, quantity.m_as(unit))
+        try:
+            z = z_score(kind, patient.sex, days, quantity.m_as(unit))
+        except Unreadable as exc:
+            return [f"Weight and length were NOT checked against the WHO growth standard: {exc}. "
+                    "Check them on a centile chart by hand before the doses are given."]
         if z is None:
             continue
         where = centile(z)

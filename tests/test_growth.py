@@ -65,3 +65,37 @@ def test_every_age_on_the_protocol_has_a_z_score(days):
     for sex in ("male", "female"):
         for kind, value in (("weight", 8.0), ("height", 70.0)):
             assert z_score(kind, sex, days, value) is not None
+
+
+def test_unreadable_who_tables_say_so_on_the_sheet_never_silently(run, patient_file, tmp_path, monkeypatch):
+    # rcpchgrowth's data files with a field renamed (a new release's layout): the sheet is made, and
+    # says in its warnings that weight and length were not checked, instead of printing no warning.
+    import json
+
+    from dosing import growth
+
+    real = growth._data_directory()
+    for name in ("who_infants", "who_children"):
+        text = (real / f"{name}.json").read_text(encoding="utf-8")
+        (tmp_path / f"{name}.json").write_text(text.replace('"decimal_age"', '"age_years"'), encoding="utf-8")
+    monkeypatch.setattr(growth, "_data_directory", lambda: tmp_path)
+    growth._tables.cache_clear()
+    try:
+        with pytest.raises(growth.Unreadable, match="who_infants.json from rcpchgrowth could not be read .KeyError"):
+            growth._tables("who_infants")
+        warnings = growth.warnings(*_infant_and_measurement())
+        assert warnings == ["Weight and length were NOT checked against the WHO growth standard: who_infants.json from "
+                            "rcpchgrowth could not be read (KeyError: 'decimal_age'). Check them on a centile chart by hand "
+                            "before the doses are given."]
+    finally:
+        growth._tables.cache_clear()
+
+
+def _infant_and_measurement():
+    from datetime import date
+    from types import SimpleNamespace
+
+    from dosing.units import Q
+
+    patient = SimpleNamespace(birth_date=date(2026, 2, 10), sex="female")
+    return patient, SimpleNamespace(date=date(2026, 5, 4), weight=Q(6.2, "kg"), length=Q(63, "cm"))
