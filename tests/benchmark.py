@@ -1,7 +1,7 @@
 """Benchmark: how long a pharmacist waits, against the floors nothing can beat.
 
-    python -m dosing.bench            # 5 runs of each, medians
-    python -m dosing.bench --quick    # 1 run of each (CI, so the benchmark never rots)
+    python tests/benchmark.py            # 5 runs of each, medians
+    python tests/benchmark.py --quick    # 1 run of each (CI, so the benchmark never rots)
 
 Prints the median of each measurement beside its floor (a bare Python start;
 WeasyPrint writing a one-line PDF from scratch), the ratio, and the target the
@@ -89,7 +89,7 @@ def _batch_patients(folder: Path, count: int) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dosing.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python tests/benchmark.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each measurement (median); default 5")
     parser.add_argument("--quick", action="store_true", help="one run of each, as CI does")
     parser.add_argument("--batch", type=int, default=20, help="infants in the batch measurement; default 20")
