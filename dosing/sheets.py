@@ -48,12 +48,12 @@ class Pending:
     recovered: list = attrs.Factory(list)  #: what was done about runs interrupted in the folder, a sentence each
 
 
-def on_pathway(patient, phase_name: str, override: str | None) -> None:
+def on_pathway(patient, protocol, phase_name: str, override: str | None) -> None:
     """A phase the results do not lead to is refused, unless a clinician overrides with a reason."""
     from dosing.errors import InputError
     from dosing.pathway import plan
 
-    result = plan(patient)
+    result = plan(patient, protocol)
     if phase_name in result.phases or override:
         return
     route = " → ".join(result.phases)
@@ -79,14 +79,15 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
     from dosing.errors import InputError
 
     patient = patients.load(path)
-    on_pathway(patient, phase.name, request.override_pathway)
-    weeks = request.weeks or (8 if phase.name == "maintenance" else None)
+    on_pathway(patient, protocol, phase.name, request.override_pathway)
+    weeks = request.weeks or (phase.default_weeks.value if phase.default_weeks is not None else None)
     window = None
     if weeks or request.window_from:
         first = request.window_from or request.start
         window = (first, first + timedelta(weeks=weeks or 104) - timedelta(days=1))
     options = request_options(request, window)
-    orders = compute(patient, protocol, phase, request.start, options, today=getattr(request, "today", None))
+    orders = compute(patient, protocol, phase, request.start, options, today=getattr(request, "today", None),
+                     patient_text=Path(path).read_text(encoding="utf-8"), window_asked={"weeks": request.weeks, "window_from": request.window_from})
     recovered = []
     try:
         return _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered)
@@ -183,8 +184,13 @@ def request_options(request, window) -> dict:
     }
 
 
-def compute(patient, protocol, phase, start, options, today: date | None = None):
-    """The orders, after the start date's checks (dosing.dates); `today` only moves the far-from-today warning."""
+def compute(patient, protocol, phase, start, options, today: date | None = None, *, patient_text: str, window_asked: dict | None = None):
+    """The orders, after the start date's checks (dosing.dates); `today` only moves the far-from-today warning.
+
+    Then the second check (dosing.second_check) works them out again from `patient_text` (the patient file
+    as given) and the regimen files; `window_asked` (weeks, window_from), where the request is known, lets it
+    choose the window itself. A disagreement refuses the sheet.
+    """
     from dosing import dates
     from dosing.schedule import phase_orders, with_notice
 
@@ -196,18 +202,34 @@ def compute(patient, protocol, phase, start, options, today: date | None = None)
                           override=options["override"], bag_hours=options["bag_hours"], substitute=options.get("substitute"))
     for notice in reversed(notices):
         orders = with_notice(orders, notice)
+    second_check(patient_text, protocol, phase.name, start, options | (window_asked or {}), orders)
     return orders
 
 
+def second_check(patient_text: str, protocol, phase_name: str, start: date, options: dict, orders) -> None:
+    """Refuse the sheet unless the independent second calculation agrees with the engine on every dose and bag."""
+    from dosing import second_check as independent
+    from dosing.errors import InputError
+    from dosing.json_orders import as_dict
+
+    differences = independent.check(patient_text, protocol.directory.parent, protocol.directory.name, phase_name, start, options,
+                                    as_dict(orders))
+    if differences:
+        raise InputError(
+            "second check", "the independent second calculation disagrees with the dose engine: " + "; ".join(differences[:5]),
+            "no sheet was made; do not give these doses, and report this with the patient file",
+        )
+
+
 def _weight_change(orders, log):
-    """safety.md: a weight 5 % or more from the last sheet issued for this patient is a warning."""
+    """safety.md: a weight 5 % (protocol.toml [warnings]) or more from the last sheet issued for this patient is a warning."""
     from dosing.schedule import with_notice
 
     last = log.last_for_patient(orders.patient.id)
     if last is None:
         return orders
     before, now = last.orders["weight_kg"], orders.measurement.weight.m_as("kg")
-    if abs(now - before) / before >= 0.05:
+    if abs(now - before) / before >= float(orders.protocol.weight_change.value):
         return with_notice(orders, f"Weight changed by {(now - before) / before:+.0%} since the last sheet issued for this patient "
                                    f"({before:g} kg, {last.phase}, issued {last.issued_at[:10]}): check the weight and the doses.")
     return orders
@@ -279,6 +301,7 @@ def verify(sheet: Path, regimens: Path | None = None) -> Verification:
         patient = patients.from_dict(tomllib.loads(issue.inputs.decode("utf-8")))
         # The date checks as on the day it was issued, with the reason recorded if one was given.
         orders = compute(patient, protocol, load_phase(protocol, issue.phase), date.fromisoformat(issue.start), issue.options,
+                         patient_text=issue.inputs.decode("utf-8"),
                          today=date.fromisoformat(issue.issued_at[:10]))
     except (InputError, RegimenError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         said += [f"the recorded inputs no longer give a sheet: {exc}", _do_not_give(untrusted)]
@@ -417,7 +440,7 @@ class Resumption:
 
 def resume(path: Path, protocol, request) -> Resumption:
     """`request` has start, infusion_start, stopped, restart, bag_hours, override_pathway, out and format."""
-    from dosing import bags, second_check
+    from dosing import bags
     from dosing import patient as patients
     from dosing.order_sheet import documents
     from dosing import dates, output
@@ -426,7 +449,7 @@ def resume(path: Path, protocol, request) -> Resumption:
 
     phase = load_phase(protocol, "blinatumomab")
     patient = patients.load(path)
-    on_pathway(patient, phase.name, request.override_pathway)
+    on_pathway(patient, protocol, phase.name, request.override_pathway)
     override_dates = getattr(request, "override_dates", None)
     notices = dates.check(patient, protocol, phase, request.start, first_printed=request.restart.date(),
                           today_is=getattr(request, "today", None), override=override_dates)
@@ -436,13 +459,16 @@ def resume(path: Path, protocol, request) -> Resumption:
         orders = with_notice(orders, notice)
     first = orders.bags[0]
     result = bags.resume(first.daily, first.start, request.stopped, request.restart, request.bag_hours,
-                         orders.measurement.weight, orders.product)
+                         orders.measurement.weight, orders.product, phase.course_hours.value)
     premedication = next(a for a in orders.administrations if a.drug == "dexamethasone" and a.route == "IV")
     said = tuple(_resumption_text(result, premedication))
     chosen = []
+    resumed = attrs.evolve(orders, bags=result.bags, notices=said + orders.notices, warnings=said + orders.warnings)
+    clock = request.infusion_start.strftime("%H:%M") if request.infusion_start else None
+    second_check(Path(path).read_text(encoding="utf-8"), protocol, phase.name, request.start,
+                 {"infusion_start": clock, "window": None, "bag_hours": request.bag_hours, "substitute": None,
+                  "stopped": request.stopped.isoformat(timespec="minutes"), "restart": request.restart.isoformat(timespec="minutes")}, resumed)
     if request.format != "json":
-        resumed = attrs.evolve(orders, bags=result.bags, notices=said + orders.notices, warnings=said + orders.warnings)
-        second_check.verify(resumed)
         issue = {"version": 1, "replaces": None, "changes": [], "dates_override": override_dates}
         chosen = [d for d in documents(resumed, issue=issue) if d.kind in ("infusion", "preparation")]
     stem = output.safe_stem(patient.id, phase.name, request.start) + f"_resume-{request.restart:%Y-%m-%dT%H%M}"
@@ -467,12 +493,13 @@ def _resumption_text(result, premedication) -> list[str]:
 
     hours = result.interruption.total_seconds() / 3600
     said = [f"Infusion stopped after {result.infused_hours:g} hours and interrupted for {hours:g} hours."]
+    limit, course = f"{result.new_course_after.total_seconds() / 86400:g} days", f"{result.course_hours / 24:g}"
     if result.new_course:
-        said.append("The interruption is longer than 7 days: this is a new course of 28 days (672 hours) from the restart, "
+        said.append(f"The interruption is longer than {limit}: this is a new course of {course} days ({result.course_hours:g} hours) from the restart, "
                     "as the product label says. The prescriber must confirm a new course.")
     else:
-        said.append(f"The interruption is 7 days or less: continue to 28 infusion days in total, {result.remaining_hours:g} hours from the restart.")
+        said.append(f"The interruption is {limit} or less: continue to {course} infusion days in total, {result.remaining_hours:g} hours from the restart.")
     if result.premedication:
-        said.append(f"The interruption lasted 4 hours or more: give dexamethasone {amount(premedication.total, 'mg')} IV "
+        said.append(f"The interruption lasted {result.premedicate_after.total_seconds() / 3600:g} hours or more: give dexamethasone {amount(premedication.total, 'mg')} IV "
                     "30 to 60 minutes before the restart.")
     return said

@@ -322,7 +322,8 @@ def printed_documents():
 
     protocol = load_protocol(None)
     request = Request(start=date(2026, 6, 1), out=None, format="html")
-    orders = compute(load(PETROV), protocol, load_phase(protocol, "induction"), request.start, request_options(request, None))
+    orders = compute(load(PETROV), protocol, load_phase(protocol, "induction"), request.start, request_options(request, None),
+                     patient_text=PETROV.read_text(encoding="utf-8"))
     return [(sheet_text.html_text(render.html(d)), sheet_text.printed(d)) for d in documents(orders)]
 
 
