@@ -61,7 +61,7 @@ def _check(patient_toml, regimens: Path, protocol: str, phase: str, start: date,
             return said
         moment = (lambda key: datetime.fromisoformat(options[key]) if options.get(key) else None)
         bags = expected_bags(regimens / "products", mine.continuous.drug, first.total, datetime.combine(start, mine.infusion_start),
-                             len(mine.continuous.days), int(options.get("bag_hours") or 24), mine.kg,
+                             len(mine.continuous.days), int(options.get("bag_hours") or 24), mine.kg, mine.course_hours,
                              stopped=moment("stopped"), restart=moment("restart"))
         said += bag_differences(bags, orders.get("bags", []))
     elif orders.get("bags"):

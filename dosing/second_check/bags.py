@@ -21,8 +21,8 @@ from pathlib import Path
 from . import arithmetic, reader
 from .reader import Unreadable
 
-COURSE_HOURS = 672  # reference.md §9: 28 days; read from the product file where a centre's data set it there
-NEW_COURSE_AFTER_DAYS = 7  # reference.md §9: an interruption longer than this starts a new course
+# reference.md §9: an interruption longer than this starts a new course (for a product file from before [interruption]).
+NEW_COURSE_AFTER_HOURS = 7 * 24
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,9 @@ class _Settings:
 
 
 def expected_bags(products: Path, drug: str, daily: Decimal, course_start: datetime, days: int, bag_hours: int,
-                  kg: Decimal, stopped: datetime | None = None, restart: datetime | None = None) -> list[Bag]:
-    """The bags of a course of `days` days from `course_start`; or, given `stopped` and `restart`, those after the interruption."""
+                  kg: Decimal, course_hours: int, stopped: datetime | None = None, restart: datetime | None = None) -> list[Bag]:
+    """The bags of `days` days of infusion from `course_start`; or, given `stopped` and `restart`, those after the
+    interruption, to the end of the course (`course_hours`) or for a new one."""
     data = reader.toml(products / f"{drug}.toml")
     head = data["product"]
 
@@ -76,9 +77,10 @@ def expected_bags(products: Path, drug: str, daily: Decimal, course_start: datet
         raise Unreadable(f"no {bag_hours}-hour bag of {drug} the label allows for {kg} kg")
     hours, begin = Decimal(24 * days), course_start
     if stopped is not None:
-        course = Decimal(reader.setting(data, "course", "hours", default=reader.setting(head, "course_hours", default=COURSE_HOURS)))
+        course = Decimal(course_hours)
         infused = Decimal(int((stopped - course_start).total_seconds())) / 3600
-        new_course = restart - stopped > timedelta(days=NEW_COURSE_AFTER_DAYS)
+        longest = reader.setting(data, "interruption", "new_course_after")
+        new_course = restart - stopped > timedelta(hours=float(reader.hours(longest) if longest else NEW_COURSE_AFTER_HOURS))
         hours, begin = (course if new_course else course - infused), restart
     found, given = [], Decimal(0)
     while given < hours:

@@ -62,6 +62,7 @@ class Expected:
     given: dict = field(default_factory=dict)  #: (drug, route, day) -> Given
     withheld: set = field(default_factory=set)  #: (drug, route, day) of doses no step gives within the bound
     continuous: Order | None = None
+    course_hours: int = 672
 
     @property
     def end(self) -> date:
@@ -80,7 +81,7 @@ def expected(body: Body, directory: Path, phase_name: str, start: date, options:
         last_day = min(last_day, (end - start).days + 1)
     infusion = reader.clock(options["infusion_start"], None) if options.get("infusion_start") else time(8, 0)
     uses_infusion = any(o.continuous or o.first_dose_at == "infusion start" for o in phase.orders)
-    found = Expected(start=start, last_day=last_day, measured=body.measured, kg=body.kg, cm=body.cm, bsa=size,
+    found = Expected(start=start, last_day=last_day, measured=body.measured, kg=body.kg, cm=body.cm, bsa=size, course_hours=phase.course_hours,
                      window=window(options, start, phase.default_weeks), infusion_start=infusion if uses_infusion else None)
     rules = _Rules(protocol)
     slots_of: dict[tuple, list] = {}

@@ -49,6 +49,7 @@ class Phase:
     length: int  #: days, after a substitution runs it on
     ends_weeks: int | None  #: "N weeks after diagnosis"
     default_weeks: int | None  #: weeks a sheet of this phase covers when none are asked for (maintenance)
+    course_hours: int  #: a continuous infusion's course (blinatumomab: 672 hours, 28 days)
 
 
 def read_phase(directory: Path, name: str, protocol: dict, substitute: str | None) -> Phase:
@@ -64,10 +65,12 @@ def read_phase(directory: Path, name: str, protocol: dict, substitute: str | Non
         entry = reader.toml(directory / "substitutions.toml")[substitute]
         orders, length = _substituted(orders, raws, entry, protocol, length)
     ends = reader.weeks_after_diagnosis(reader.value(head, "ends")) if "ends" in head else None
-    default = reader.setting(head, "default_weeks", default=reader.setting(head, "sheet_weeks"))
+    default = reader.setting(head, "default_weeks")
     if default is None and name == "maintenance":
-        default = 8  # reference.md §5: a maintenance sheet covers 8 weeks unless more or fewer are asked for
-    return Phase(orders=tuple(orders), length=length, ends_weeks=ends, default_weeks=default)
+        default = 8  # a regimen folder from before [phase] default_weeks: the 8 weeks the sheets have always covered
+    # A folder from before [phase] course_hours: the 672 hours (28 days) of reference.md §9.
+    return Phase(orders=tuple(orders), length=length, ends_weeks=ends, default_weeks=default,
+                 course_hours=reader.setting(head, "course_hours", default=672))
 
 
 def _substituted(orders, raws, entry: dict, protocol: dict, length: int):

@@ -93,29 +93,38 @@ class Dose:
     per_day: bool
 
 
-# A number (digits and at most one decimal point: no sign, no exponent, no comma), the drug's unit, then
-# optionally per m2 (written m2 or m²) or per kg, then optionally per day; spaces only around the number and "/".
-_DOSE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(mg|mcg|units)(?:\s*/\s*(m2|m²|kg))?(\s*/\s*day)?\s*\Z")
+# A number: ASCII digits and at most one decimal point (no sign, no exponent, no decimal comma); then the
+# unit, read with its spaces taken out and m² as m2.
+_NUMBER = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(.*?)\s*\Z", re.DOTALL)
+# The drug's unit (mg, mcg or units); then per m2 or per kg, or neither; then per day, or not (units never per day).
+_DOSE_UNIT = re.compile(r"(mg|mcg|units)(?:/(m2|kg))?(/day)?")
+
+
+def _number_and_unit(text, what: str) -> tuple[Decimal, str]:
+    match = _NUMBER.match(text) if isinstance(text, str) else None
+    if not match:
+        raise Unreadable(f"{what} {text!r} does not start with a number")
+    value = Decimal(match.group(1))
+    if not 0 < value < Decimal(1_000_000_000):
+        raise Unreadable(f"{what} {text!r} is not above zero and below 1,000,000,000")
+    return value, match.group(2).replace(" ", "").replace("²", "2")
 
 
 def dose(text) -> Dose:
-    match = _DOSE.match(text) if isinstance(text, str) else None
-    if not match:
+    """'30 mg/m2', '30 mg/m²', '30mg/m2', '15 mcg/m2/day', '.5 mg'; not 'g', 'µg', 'mL', a comma, an exponent or a route."""
+    value, written = _number_and_unit(text, "dose")
+    match = _DOSE_UNIT.fullmatch(written)
+    if not match or (match.group(1) == "units" and match.group(3)):
         raise Unreadable(f"dose {text!r} is not an amount in mg, mcg or units, per m2, per kg or flat, optionally /day")
-    amount = Decimal(match.group(1))
-    if not 0 < amount < Decimal("1e9"):
-        raise Unreadable(f"dose {text!r} is not above zero (and below 1,000,000,000)")
-    per = {"m2": "m2", "m²": "m2", "kg": "kg", None: ""}[match.group(3)]
-    return Dose(amount=amount, unit=match.group(2), per=per, per_day=bool(match.group(4)))
+    return Dose(amount=value, unit=match.group(1), per=match.group(2) or "", per_day=bool(match.group(3)))
 
 
 def amount(text, unit: str) -> Decimal:
-    """A flat amount of exactly `unit`, above zero: '0.01 mL', '12.5 mcg/mL', '10 mL/h', '0.0001 m2'."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(\S+)\s*", text) if isinstance(text, str) else None
-    written = match.group(2).replace("²", "2") if match else None
-    if written != unit or not Decimal(match.group(1)) > 0:
-        raise Unreadable(f"{text!r} is not an amount above zero in {unit}")
-    return Decimal(match.group(1))
+    """An amount above zero of exactly `unit`: '0.01 mL', '12.5 mcg/mL', '10 mL/h', '0.0001 m2', '22 kg'."""
+    value, written = _number_and_unit(text, "amount")
+    if written != unit:
+        raise Unreadable(f"{text!r} is not an amount in {unit}")
+    return value
 
 
 def percent(text) -> Decimal:
@@ -169,6 +178,14 @@ def series(text) -> tuple[int, int]:
     if not match:
         raise Unreadable(f"schedule {text!r} is not 'every N hours, M doses'")
     return int(match.group(1)), int(match.group(2))
+
+
+def hours(text) -> Decimal:
+    """A span of time: '7 days' -> 168, '4 hours' -> 4."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(days?|hours?)\s*", text) if isinstance(text, str) else None
+    if not match:
+        raise Unreadable(f"{text!r} is not a number of days or hours")
+    return Decimal(match.group(1)) * (24 if match.group(2).startswith("day") else 1)
 
 
 def weeks_after_diagnosis(text) -> int:
