@@ -79,7 +79,7 @@ def cumulative(orders) -> Cumulative | None:
     found = []
     if age < 24 and after.mg_per_kg > LIMIT_MG_PER_KG_UNDER_TWO:
         found.append(f"Cumulative anthracycline after this phase is {after.mg_per_kg:.1f} mg/kg, past the {LIMIT_MG_PER_KG_UNDER_TWO} mg/kg "
-                     "label limit for children under 2 years (reference.md §10): review with the prescriber.")
+                     "label limit for children under 2 years (docs/reference.md §10): review with the prescriber.")
     if after.doxorubicin_equivalent > LIMIT_DOXORUBICIN_EQUIVALENT_MG_PER_M2:
         found.append(f"Cumulative anthracycline after this phase is {after.doxorubicin_equivalent:.0f} mg/m² in doxorubicin equivalents, past "
                      f"{LIMIT_DOXORUBICIN_EQUIVALENT_MG_PER_M2} mg/m²: review with the prescriber.")
