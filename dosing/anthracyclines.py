@@ -1,5 +1,8 @@
 """Cumulative anthracyclines: before this phase, in it, and after it (reference.md §10).
 
+The doxorubicin equivalents and the limits are regimen data (protocol.toml
+[anthracyclines], regimen.Anthracyclines); the sums are here.
+
 Totals are in mg/m² and mg/kg of the doses as given (so an infant fraction
 shows as a smaller mg/m²), and in doxorubicin equivalents. Each earlier dose
 is divided by the body size measured on or before its date (the earliest
@@ -7,20 +10,10 @@ measurement where none is older). A dose in the patient file dated on or
 after day 1 of the phase is refused, not left out.
 """
 
-from fractions import Fraction
-
 import attrs
 
 from dosing.body import age_in_months, bsa
 from dosing.errors import InputError
-
-# reference.md §10 (P: IGHG, Feijen et al. 2019): mg of doxorubicin per mg of each drug.
-DOXORUBICIN_EQUIVALENT = {"daunorubicin": Fraction(6, 10), "doxorubicin": Fraction(1)}
-# reference.md §10 (P: daunorubicin label): cumulative limit for children under 2 years.
-LIMIT_MG_PER_KG_UNDER_TWO = 10
-# safety.md: the warning threshold in doxorubicin equivalents.
-LIMIT_DOXORUBICIN_EQUIVALENT_MG_PER_M2 = 300
-
 
 @attrs.frozen
 class Total:
@@ -44,13 +37,15 @@ class Cumulative:
     warnings: tuple[str, ...]
 
 
-def _dose(drug: str, mg: float, area_m2: float, kg: float) -> Total:
-    return Total(mg / area_m2, mg / kg, mg / area_m2 * float(DOXORUBICIN_EQUIVALENT[drug]))
+def _dose(factors: dict, drug: str, mg: float, area_m2: float, kg: float) -> Total:
+    return Total(mg / area_m2, mg / kg, mg / area_m2 * float(factors[drug]))
 
 
 def cumulative(orders) -> Cumulative | None:
     """The totals for a phase that gives DAUNOrubicin or DOXOrubicin; None for one that gives neither."""
-    given = [a for a in orders.administrations if a.drug in DOXORUBICIN_EQUIVALENT]
+    rules = orders.protocol.anthracyclines
+    factors = rules.doxorubicin_equivalent.value
+    given = [a for a in orders.administrations if a.drug in factors]
     if not given:
         return None
     patient = orders.patient
@@ -70,17 +65,23 @@ def cumulative(orders) -> Cumulative | None:
         usable = [m for m in patient.measurements if m.date <= dose.date]
         measured = max(usable, key=lambda m: m.date) if usable else earliest
         area = bsa(measured.weight, measured.length, orders.bsa_formula).m_as("m**2")
-        before = before + _dose(dose.drug, dose.amount.m_as("mg"), area, measured.weight.m_as("kg"))
+        before = before + _dose(factors, dose.drug, dose.amount.m_as("mg"), area, measured.weight.m_as("kg"))
     this_phase = NONE
     for a in given:
-        this_phase = this_phase + _dose(a.drug, a.total.m_as("mg"), orders.bsa.m_as("m**2"), orders.measurement.weight.m_as("kg"))
+        this_phase = this_phase + _dose(factors, a.drug, a.total.m_as("mg"), orders.bsa.m_as("m**2"), orders.measurement.weight.m_as("kg"))
     after = before + this_phase
     age = age_in_months(patient.birth_date, orders.end)
     found = []
-    if age < 24 and after.mg_per_kg > LIMIT_MG_PER_KG_UNDER_TWO:
-        found.append(f"Cumulative anthracycline after this phase is {after.mg_per_kg:.1f} mg/kg, past the {LIMIT_MG_PER_KG_UNDER_TWO} mg/kg "
-                     "label limit for children under 2 years (docs/reference.md §10): review with the prescriber.")
-    if after.doxorubicin_equivalent > LIMIT_DOXORUBICIN_EQUIVALENT_MG_PER_M2:
+    young, limit = rules.young_limit.value, rules.limit.value
+    if age < rules.young_below_months and after.mg_per_kg > young:
+        found.append(f"Cumulative anthracycline after this phase is {after.mg_per_kg:.1f} mg/kg, past the {young} mg/kg "
+                     f"label limit for children under {_age(rules.young_below_months)} (docs/reference.md §10): review with the prescriber.")
+    if after.doxorubicin_equivalent > limit:
         found.append(f"Cumulative anthracycline after this phase is {after.doxorubicin_equivalent:.0f} mg/m² in doxorubicin equivalents, past "
-                     f"{LIMIT_DOXORUBICIN_EQUIVALENT_MG_PER_M2} mg/m²: review with the prescriber.")
+                     f"{limit} mg/m²: review with the prescriber.")
     return Cumulative(before, this_phase, after, tuple(found))
+
+
+def _age(months: int) -> str:
+    """24 -> "2 years", 18 -> "18 months": as the label states its limit."""
+    return f"{months // 12} years" if months % 12 == 0 and months >= 24 else f"{months} months"

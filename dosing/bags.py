@@ -1,11 +1,13 @@
 """Continuous infusions bag by bag: when each bag goes up, and how it is made.
 
-Blinatumomab runs for 28 days (672 hours) without a break, in bags of 24,
-48, 72 or 96 hours (168 hours only from 22 kg). For each bag this module
-works out the dose it delivers, the volume infused and the pump rate, and the
-preparation: the reconstituted drug, saline and stabiliser that go in, and
-the overfill. Product settings come from regimens/products/<drug>.toml; the
-arithmetic is here, on pint quantities.
+Blinatumomab runs for one course without a break (the phase's course_hours,
+672 in ALL-Baby-2021), in the bags its product file lists (24, 48, 72 or 96
+hours; the 168-hour bag has a preservative, so only from 22 kg). For each
+bag this module works out the dose it delivers, the volume infused and the
+pump rate, and the preparation: the reconstituted drug, saline and
+stabiliser that go in, and the overfill. Product settings and the rules
+after an interruption come from regimens/products/<drug>.toml; the arithmetic
+is here, on pint quantities.
 
 A bag holds more than it infuses (the overfill primes the line), so the drug
 put in is the dose to deliver × total volume ÷ infused volume. With saline S,
@@ -21,11 +23,9 @@ import attrs
 from dosing.dose import decimal, round_half_up
 from dosing.errors import InputError
 from dosing.regimen import Source, Value, known_keys, tagged
-from dosing.units import Q, parse_product
-
-COURSE_HOURS = 672  # reference.md §9: 28 days, one course
-NEW_COURSE_AFTER = timedelta(days=7)  # reference.md §9: an interruption over 7 days starts a new course
-PREMEDICATE_AFTER = timedelta(hours=4)  # reference.md §9: dexamethasone before a restart after 4 hours or more
+from dosing.regimen.grammar import span
+from dosing.regimen.quantities import parse_product
+from dosing.units import Q
 
 
 @attrs.frozen
@@ -52,6 +52,8 @@ class Product:
     bags: dict  #: hours -> BagSettings
     values: tuple[Value, ...]
     path: object
+    new_course_after: Value | None = None  #: value: timedelta; a longer interruption starts a new course
+    premedicate_after: Value | None = None  #: value: timedelta; a restart after this long needs premedication again
 
     def allows(self, settings: BagSettings, weight) -> bool:
         """The label's rule: under `preservative_free_below`, preservative-free bags only."""
@@ -82,7 +84,7 @@ class Bag:
 def load_product(directory, drug: str) -> Product:
     source = Source(directory / "products" / f"{drug}.toml")
     data = source.data
-    known_keys(source, data, ("product", "bags"), None, "the file")
+    known_keys(source, data, ("product", "bags", "interruption"), None, "the file")
     head_line = source.header_line("[product]")
     head = data.get("product", {})
     names = ("vial", "water", "concentration", "stabiliser_vial", "syringe_step", "filter", "preservative_free_below")
@@ -114,17 +116,31 @@ def load_product(directory, drug: str) -> Product:
     if not bags:
         raise source.error(None, "no [bags.N] tables")
     return Product(name=head.get("name", drug), filter=values["filter"].value, bags=bags, values=tuple(values.values()),
-                   path=source.path, **{k: v for k, v in amounts.items()})
+                   path=source.path, **{k: v for k, v in amounts.items()}, **_interruption(source, data))
+
+
+def _interruption(source, data: dict) -> dict:
+    """[interruption]: how long a stop may last before a new course, and before premedication again."""
+    line = source.header_line("[interruption]")
+    table = data.get("interruption")
+    if not isinstance(table, dict):
+        raise source.error(line, "[interruption] is missing: new_course_after and premedicate_after (the product label's rules)")
+    known_keys(source, table, ("new_course_after", "premedicate_after"), line, "[interruption]")
+    found = {}
+    for key in ("new_course_after", "premedicate_after"):
+        value = tagged(source, table, key, line, key.replace("_", " "))
+        try:
+            found[key] = attrs.evolve(value, value=timedelta(hours=span(value.value)))
+        except ValueError as exc:
+            raise source.error(source.key_line(key, line), f"{key}: {exc}") from None
+    return found
 
 
 def _amount(source, value: Value, line, key: str):
     try:
-        quantity = parse_product(str(value.value))
+        return parse_product(str(value.value))
     except ValueError as exc:
         raise source.error(source.key_line(key, line), f"{key}: {exc}") from None
-    if not quantity.magnitude > 0:
-        raise source.error(source.key_line(key, line), f"{key} must be above zero")
-    return quantity
 
 
 def check_bag_hours(product: Product, bag_hours: int, weight) -> BagSettings:
@@ -143,7 +159,7 @@ def check_bag_hours(product: Product, bag_hours: int, weight) -> BagSettings:
     return settings
 
 
-def plan(daily, start: datetime, bag_hours: int, weight, product: Product, hours: float = COURSE_HOURS, first_number: int = 1) -> list[Bag]:
+def plan(daily, start: datetime, bag_hours: int, weight, product: Product, hours: float, first_number: int = 1) -> list[Bag]:
     """Bags from `start` until `hours` of infusion are covered; the last may be shorter."""
     chosen = check_bag_hours(product, bag_hours, weight)
     bags, given, made = [], 0.0, {}
@@ -194,26 +210,33 @@ def make_bag(number: int, start: datetime, hours: float, daily, settings: BagSet
 class Resumption:
     infused_hours: float
     interruption: timedelta
+    course_hours: float
+    new_course_after: timedelta  #: the product's rule the interruption was held against
+    premedicate_after: timedelta
     new_course: bool
     premedication: bool
     remaining_hours: float
     bags: tuple[Bag, ...]
 
 
-def resume(daily, course_start: datetime, stopped: datetime, restart: datetime, bag_hours: int, weight, product: Product) -> Resumption:
+def resume(daily, course_start: datetime, stopped: datetime, restart: datetime, bag_hours: int, weight, product: Product,
+           course_hours: float) -> Resumption:
     """The bags after an interruption (reference.md §9, product label).
 
-    Up to 7 days: continue to 28 infusion days in total. Longer: a new course.
-    A restart after 4 hours or more needs the dexamethasone premedication again.
+    Up to the product's new_course_after (7 days): continue to `course_hours` of
+    infusion in total. Longer: a new course. A restart after premedicate_after
+    (4 hours) or more needs the dexamethasone premedication again.
     """
     if not course_start <= stopped <= restart:
         raise InputError("--stopped", f"the course started {course_start:%Y-%m-%d %H:%M}, stopped {stopped:%Y-%m-%d %H:%M} and restarts {restart:%Y-%m-%d %H:%M}: these must be in order", "check the dates and times")
     infused = (stopped - course_start).total_seconds() / 3600
-    if infused >= COURSE_HOURS:
-        raise InputError("--stopped", f"{infused:g} hours had been given: the 672-hour course was already complete", "check the stop time")
+    if infused >= course_hours:
+        raise InputError("--stopped", f"{infused:g} hours had been given: the {course_hours:g}-hour course was already complete", "check the stop time")
     gap = restart - stopped
-    new_course = gap > NEW_COURSE_AFTER
-    remaining = COURSE_HOURS if new_course else COURSE_HOURS - infused
+    new_course = gap > product.new_course_after.value
+    remaining = course_hours if new_course else course_hours - infused
     bags = plan(daily, restart, bag_hours, weight, product, hours=remaining)
-    return Resumption(infused_hours=infused, interruption=gap, new_course=new_course,
-                      premedication=gap >= PREMEDICATE_AFTER, remaining_hours=remaining, bags=tuple(bags))
+    return Resumption(infused_hours=infused, interruption=gap, course_hours=course_hours,
+                      new_course_after=product.new_course_after.value, premedicate_after=product.premedicate_after.value,
+                      new_course=new_course, premedication=gap >= product.premedicate_after.value, remaining_hours=remaining,
+                      bags=tuple(bags))

@@ -25,9 +25,8 @@ AGE_AT_DIAGNOSIS_MAX_DAYS = 365
 
 # A measurement older than this at the phase start is stale (safety.md).
 STALE_MEASUREMENT_DAYS = 7
-# A rounded dose further than this from the calculated dose is flagged
-# (safety.md), as a fraction of the calculated dose.
-ROUNDING_WARNING_FRACTION = 0.05
+# The warning for a rounded dose far from the calculated one (safety.md, 5 %)
+# is a clinical rule a centre reviews: it is regimen data, protocol.toml [warnings].
 
 # The oldest a child on ALL-Baby-2021 can be: diagnosed by 365 days of life,
 # treated until 104 weeks (728 days) after diagnosis (reference.md: maintenance

@@ -18,7 +18,7 @@ def warnings(orders, administrations=None) -> list[str]:
         *_stale_measurement(orders),
         *growth.warnings(orders.patient, orders.measurement),
         *_age_band_changes(given),
-        *_rounding(given),
+        *_rounding(given, orders.protocol.rounding_warning.value),
         *(orders.anthracyclines.warnings if orders.anthracyclines and any(a.drug in ("daunorubicin", "doxorubicin") for a in given) else ()),
         *_unverified(orders, given),
         *(fluid.warnings(orders) if administrations is None or any(a.route == "IV" for a in given) else ()),
@@ -69,13 +69,13 @@ def _fraction(factor) -> str:
     return "full dose" if factor == 1 else f"{factor} of the dose"
 
 
-def _rounding(administrations) -> list[str]:
-    """One line for each run of days whose rounded dose is more than 5 % off."""
+def _rounding(administrations, above) -> list[str]:
+    """One line for each run of days whose rounded dose is more than `above` (5 %, protocol.toml [warnings]) off."""
     found = []
     for series in _by_order(administrations):
         flagged = {}
         for a in series:
-            if a.rounding_change > bounds.ROUNDING_WARNING_FRACTION:
+            if a.rounding_change > float(above):
                 key = (a.calculated.m_as(a.dose.units), a.dose.m_as(a.dose.units))
                 flagged.setdefault(key, []).append(a)
         for (calculated, given), runs in flagged.items():

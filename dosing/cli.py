@@ -261,7 +261,8 @@ def _plan(arguments) -> int:
 
     try:
         patient = patients.load(arguments.patient)
-        result = with_dates(plan(patient), load_protocol(arguments.regimens), patient, arguments.start)
+        protocol = load_protocol(arguments.regimens)
+        result = with_dates(plan(patient, protocol), protocol, patient, arguments.start)
     except (InputError, RegimenError) as exc:
         print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -95,7 +95,7 @@ def earliest_start(patient, protocol, phase_name: str) -> tuple[date, str]:
     diagnosis = patient.diagnosis_date
     if phase_name == "induction":
         return diagnosis, "induction starts on or after the diagnosis date"
-    pathway = plan(patient)
+    pathway = plan(patient, protocol)
     before = list(pathway.phases[:pathway.phases.index(phase_name)]) if phase_name in pathway.phases else ["induction"]
     steps = with_dates(attrs.evolve(pathway, phases=tuple(before) + (phase_name,)), protocol, patient, diagnosis).steps
     earliest = steps[-1].start

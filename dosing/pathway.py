@@ -2,14 +2,15 @@
 
 `plan` reads the patient's KMT2A and CNS status, MRD results and remission
 status, and returns the phases the results lead to so far, the result still
-awaited, and why. Every decision is a sentence in `reasons`, so the plan a
+awaited, and why. The MRD threshold and the phases each branch leads to are
+regimen data (protocol.toml [pathway]); the branching is here. Every decision is a sentence in `reasons`, so the plan a
 pharmacist reads says what it rests on.
 
 The rules, as reference.md §2 states them (S unless noted):
 - initial group: no KMT2A rearrangement SR; rearranged, CNS1 IR; rearranged,
   CNS2 or CNS3 HR (A: the registry says "lesions of the CNS");
-- SR: day-36 MRD below 0.1 % -> consolidation path; 0.1 % or more -> HR
-  (exactly 0.1 % is HR: A, the safer reading of "more than 0.1 %");
+- SR: day-36 MRD below the threshold (0.1 %) -> consolidation path; at it or
+  more -> HR (exactly 0.1 % is HR: A, the safer reading of "more than 0.1 %");
 - IR: day-36 MRD negative by PCR -> consolidation path; positive -> HR1, then
   after HR1 negative -> HR2, HR3, protocol II, maintenance; still positive
   (PCR) -> HR: blinatumomab, HSCT;
@@ -21,13 +22,7 @@ from datetime import date, timedelta
 
 import attrs
 
-# reference.md §2 (S): the SR threshold; a result at it is HR (A).
-MRD_THRESHOLD_PERCENT = 0.1
-
-CONSOLIDATION_PATH = ("consolidation_1", "reinduction_1", "consolidation_2", "reinduction_2", "consolidation_3", "maintenance")
-BLOCK_PATH = ("HR2", "HR3", "protocol_II", "maintenance")
-HIGH_RISK_PATH = ("blinatumomab", "HSCT")
-HSCT = "HSCT"  #: a referral: conditioning is the transplant team's protocol, not dosed here
+from dosing.regimen.model import HSCT  # a referral: conditioning is the transplant team's protocol, not dosed here
 
 
 @attrs.frozen
@@ -92,7 +87,12 @@ def _off_protocol(initial, current, phases, reasons, when: str) -> Plan:
     return Plan(initial, current, tuple(phases), None, True, tuple(reasons))
 
 
-def plan(patient) -> Plan:
+def plan(patient, protocol) -> Plan:
+    """The pathway so far, by the rules of protocol.toml's [pathway] (regimen.Pathway)."""
+    rules = protocol.pathway
+    threshold = rules.mrd_high_risk_from.value
+    at = f"{threshold:g} %"
+    consolidation_path, block_path, high_risk_path = rules.consolidation.value, rules.blocks.value, rules.high_risk.value
     initial, why = initial_risk(patient)
     reasons = [why]
     phases = ["induction"]
@@ -105,15 +105,15 @@ def plan(patient) -> Plan:
         result = _mrd(patient, "day36")
         if result is None:
             awaiting = "day36 MRD"
-            reasons.append("Awaiting the day-36 MRD: below 0.1 % continues standard risk, 0.1 % or more moves to high risk.")
-        elif _percent(result) < MRD_THRESHOLD_PERCENT:
-            phases += CONSOLIDATION_PATH
-            reasons.append(f"Day-36 MRD {_describe(result)} ({result.method}) is below 0.1 %: consolidation, re-induction and maintenance.")
+            reasons.append(f"Awaiting the day-36 MRD: below {at} continues standard risk, {at} or more moves to high risk.")
+        elif _percent(result) < threshold:
+            phases += consolidation_path
+            reasons.append(f"Day-36 MRD {_describe(result)} ({result.method}) is below {at}: consolidation, re-induction and maintenance.")
         else:
             current = "HR"
-            phases += HIGH_RISK_PATH
-            exact = " (exactly 0.1 % is treated as high risk: A, the safer reading of \"more than 0.1 %\")" if _percent(result) == MRD_THRESHOLD_PERCENT else ""
-            reasons.append(f"Day-36 MRD {_describe(result)} ({result.method}) is 0.1 % or more{exact}: moves to high risk, blinatumomab then HSCT.")
+            phases += high_risk_path
+            exact = f" (exactly {at} is treated as high risk: A, the safer reading of \"more than {at}\")" if _percent(result) == threshold else ""
+            reasons.append(f"Day-36 MRD {_describe(result)} ({result.method}) is {at} or more{exact}: moves to high risk, blinatumomab then HSCT.")
 
     elif initial == "IR":
         outcome, result = _molecular(patient, "day36")
@@ -125,23 +125,23 @@ def plan(patient) -> Plan:
             outcome, result = _molecular(patient, "after_HR1")
             if outcome == "positive":
                 current = "HR"
-                phases += HIGH_RISK_PATH
+                phases += high_risk_path
                 reasons.append(f"MRD after HR1 still positive ({_describe(result)}, {result.method}): moves to high risk, blinatumomab then HSCT.")
             elif outcome == "negative":
-                phases += BLOCK_PATH
+                phases += block_path
                 reasons.append("MRD after HR1 negative by PCR: HR2, HR3, protocol II and maintenance.")
             else:
                 awaiting = "after_HR1 MRD"
                 reasons.append("Awaiting the MRD after HR1 (PCR): negative continues with HR2, HR3 and protocol II; positive moves to high risk.")
         elif outcome == "negative":
-            phases += CONSOLIDATION_PATH
+            phases += consolidation_path
             reasons.append("Day-36 MRD negative by PCR: consolidation, re-induction and maintenance.")
         else:
             awaiting = "day36 MRD"
             reasons.append("Awaiting the day-36 MRD by PCR: negative continues to consolidation; positive leads to the HR1 block.")
 
     else:
-        phases += ("HR1",) + HIGH_RISK_PATH
+        phases += ("HR1",) + high_risk_path
         reasons.append("High risk: HR1 block whatever the day-36 MRD, then blinatumomab, then HSCT if in morphological remission.")
         if failed == "after_HR1":
             return _off_protocol(initial, current, ["induction", "HR1"], reasons, "after HR1")

@@ -1,9 +1,11 @@
-"""The project's single pint registry, and how quantities are read from text.
+"""The project's single pint registry, and how a patient's measurements are read from text.
 
 Every weight, length, BSA and dose is a pint quantity until it is formatted
-for print. Quantities read from files pass through `parse`, which checks the
-unit against what the field allows; pint's own parser alone is too generous
-("units" is micro-nit to it, "mg/kg" a plain number).
+for print. A patient measurement passes through `parse_measure`, which checks
+the unit against what the field allows; pint's own parser alone is too
+generous ("units" is micro-nit to it, "mg/kg" a plain number). Regimen
+strings have their own written grammar (dosing/regimen/grammar.py), made
+quantities by dosing/regimen/quantities.py.
 """
 
 import re
@@ -12,27 +14,8 @@ from pathlib import Path
 
 DEFINITIONS = Path(__file__).with_name("units.txt")
 
-# What a dose basis in a regimen file may be written as, and how pint spells
-# it. Written forms follow ISMP (mcg, units, m2 for m²); anything else in a
-# regimen file is an error, so "U", "IU", "µg" and "cc" can never enter.
-DOSE_UNITS = {
-    "mg": "mg", "mcg": "mcg", "units": "units",
-    "mg/day": "mg/day", "mcg/day": "mcg/day",
-    "mg/m2": "mg/m**2", "mcg/m2": "mcg/m**2", "units/m2": "units/m**2",
-    "mg/m2/day": "mg/m**2/day", "mcg/m2/day": "mcg/m**2/day",
-    "mg/kg": "mg/kg", "mcg/kg": "mcg/kg", "units/kg": "units/kg",
-    "mg/kg/day": "mg/kg/day", "mcg/kg/day": "mcg/kg/day",
-}
-# Other units a regimen file may use: size thresholds of conditional rules.
-SIZE_UNITS = {"kg": "kg", "m2": "m**2"}
-# Units of a product's preparation settings (products/*.toml).
-PRODUCT_UNITS = {"mcg": "mcg", "mg": "mg", "mL": "mL", "mcg/mL": "mcg/mL", "mg/mL": "mg/mL", "units/mL": "units/mL",
-                 "mL/h": "mL/hour", "kg": "kg"}
-
 # The unit a dose is ordered in, for each drug amount pint can hold.
 ORDER_UNITS = ("mg", "mcg", "units")
-
-_NUMBER_AND_UNIT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
 
 
 @cache
@@ -63,35 +46,6 @@ def unit(name: str):
 def Q(magnitude, name: str):
     """A quantity in the project registry."""
     return registry().Quantity(magnitude, unit(name))
-
-
-def split(text: str) -> tuple[float, str]:
-    """'6.2 kg' -> (6.2, 'kg'); raises ValueError when there is no number first."""
-    match = _NUMBER_AND_UNIT.match(text)
-    if not match:
-        raise ValueError(f"{text!r} does not start with a number")
-    return float(match.group(1)), match.group(2)
-
-
-def parse_dose(text: str):
-    """A dose basis from a regimen file: a number and a unit from DOSE_UNITS."""
-    return _parse_listed(text, DOSE_UNITS)
-
-
-def parse_size(text: str):
-    return _parse_listed(text, SIZE_UNITS)
-
-
-def parse_product(text: str):
-    return _parse_listed(text, PRODUCT_UNITS)
-
-
-def _parse_listed(text: str, allowed: dict[str, str]):
-    number, unit = split(text)
-    written = unit.replace(" ", "").replace("²", "2")
-    if written not in allowed:
-        raise ValueError(f"unit {unit!r} is not allowed here; write one of: {', '.join(allowed)}")
-    return Q(number, allowed[written])
 
 
 # The units a patient file may write a measurement in: exactly what a ward

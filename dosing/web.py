@@ -289,7 +289,7 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
     def _plan(patient):
         from dosing.pathway import plan, with_dates
 
-        return with_dates(plan(patient), protocol, patient)
+        return with_dates(plan(patient, protocol), protocol, patient)
 
     def _sheet_request(values):
         from dosing import cli

@@ -5,8 +5,13 @@ import json
 import pytest
 
 from conftest import EXAMPLES
-from dosing.pathway import BLOCK_PATH, CONSOLIDATION_PATH, plan
+from dosing.pathway import plan
 from dosing.patient import load
+from dosing.regimen import load_protocol
+
+# docs/reference.md §2, as protocol.toml [pathway] writes it.
+CONSOLIDATION_PATH = ("consolidation_1", "reinduction_1", "consolidation_2", "reinduction_2", "consolidation_3", "maintenance")
+BLOCK_PATH = ("HR2", "HR3", "protocol_II", "maintenance")
 
 CONSOLIDATION = ["induction", *CONSOLIDATION_PATH]
 HIGH_RISK = ["blinatumomab", "HSCT"]
@@ -20,7 +25,7 @@ def mrd(timepoint, value, method="flow"):
 
 def result(patient_file, kmt2a="germline", cns="CNS1", results=(), remission=()):
     path = patient_file(disease={"kmt2a": kmt2a, "cns": cns}, mrd=list(results), remission=list(remission))
-    return plan(load(path))
+    return plan(load(path), load_protocol())
 
 
 @pytest.mark.parametrize("kmt2a, cns, risk", [

@@ -91,7 +91,7 @@ def test_malformed_protocol_settings_are_refused(regimens, old, new, words, key)
 
 def test_drug_catalogue_cannot_grant_intrathecal_to_a_vinca(regimens):
     path = regimens / "drugs.toml"
-    path.write_text(path.read_text().replace('routes = ["IV"]\nunit = "mg"\nlabel', 'routes = ["IV", "INTRATHECAL"]\nunit = "mg"\nlabel', 1))
+    path.write_text(path.read_text().replace('class = "vinca"\nroutes = ["IV"]', 'class = "vinca"\nroutes = ["IV", "INTRATHECAL"]', 1))
     with pytest.raises(RegimenError, match="never be given INTRATHECAL"):
         load_protocol(regimens)
 

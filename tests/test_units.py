@@ -4,7 +4,8 @@ import pint
 import pytest
 from hypothesis import given, strategies as st
 
-from dosing.units import Q, basis_kind, is_pure_number, parse_dose, parse_measure, registry
+from dosing.regimen import parse_dose
+from dosing.units import Q, basis_kind, is_pure_number, parse_measure, registry
 
 
 def test_one_registry_for_the_whole_program():
