@@ -54,15 +54,13 @@ def _check(patient_toml, regimens: Path, protocol: str, phase: str, start: date,
     body = body_on(patient_toml, start)
     mine = expected(body, regimens / protocol, phase, start, options)
     said = phase_differences(mine, orders) + dose_differences(mine, orders)
-    if mine.continuous is not None:
-        first = min((g for g in mine.given.values() if (g.drug, g.route) == (mine.continuous.drug, mine.continuous.route)),
-                    key=lambda g: g.day, default=None)
-        if first is None:
-            return said
-        moment = (lambda key: datetime.fromisoformat(options[key]) if options.get(key) else None)
-        bags = expected_bags(regimens / "products", mine.continuous.drug, first.total, datetime.combine(start, mine.infusion_start),
-                             len(mine.continuous.days), int(options.get("bag_hours") or 24), mine.kg, mine.course_hours,
-                             stopped=moment("stopped"), restart=moment("restart"))
+    infusion = mine.continuous
+    if infusion is not None:
+        # The bags run at the first day's dose the sheet gives (a window may start after day 1).
+        daily = min((g for g in mine.given.values() if (g.drug, g.route) == (infusion.drug, infusion.route)), key=lambda g: g.day).total
+        stopped, restart = (datetime.fromisoformat(options[key]) if options.get(key) else None for key in ("stopped", "restart"))
+        bags = expected_bags(regimens / "products", infusion.drug, daily, datetime.combine(start, mine.infusion_start), len(infusion.days),
+                             int(options.get("bag_hours") or 24), mine.kg, mine.course_hours, stopped=stopped, restart=restart)
         said += bag_differences(bags, orders.get("bags", []))
     elif orders.get("bags"):
         said.append(f"bags: the engine plans {len(orders['bags'])}, the second check finds no continuous infusion")

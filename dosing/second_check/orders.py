@@ -7,11 +7,10 @@ rounding, its age tables, and a substitution the pharmacist chose
 day after each of the replaced doses, running the phase on to its last one.
 """
 
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-
-from dataclasses import dataclass
 
 from . import reader
 from .reader import Dose, Unreadable
@@ -129,8 +128,8 @@ def _order(raw: dict, protocol: dict, length: int) -> Order:
     return Order(
         **fields, steps=tuple(steps), unit=basis.unit, divided=dose.get("divided", 1),
         fraction_on=reader.value(raw, "infant_fraction") is True,
-        cap=reader.dose(reader.value({"cap": cap}, "cap")) if cap is not None else None,
-        rounding=_fixed(reader.value({"rounding": rounding}, "rounding")),
+        cap=reader.dose(reader.unwrap(cap, "cap")) if cap is not None else None,
+        rounding=_fixed(reader.unwrap(rounding, "rounding")),
         split=tuple((reader.fraction(part["fraction"]), part["over"]) for part in reader.value(raw, "split")) if "split" in raw else (),
     )
 
@@ -152,4 +151,4 @@ def product(protocol: dict, drug: str, route: str, unit: str) -> tuple[Decimal, 
     entry = protocol.get("products", {}).get(drug, {}).get(route)
     if entry is None:
         return None
-    return reader.amount(reader.value({"p": entry}, "p"), f"{unit}/mL"), entry.get("form", "")
+    return reader.amount(reader.unwrap(entry, f"products.{drug}.{route}"), f"{unit}/mL"), entry.get("form", "")

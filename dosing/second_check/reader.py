@@ -9,12 +9,11 @@ disagreement, reported, never a guess.
 
 import re
 import tomllib
+from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-
-from dataclasses import dataclass
 
 
 class Unreadable(ValueError):
@@ -202,10 +201,14 @@ def fraction(text) -> Fraction:
 
 
 def value(table: dict, key: str):
-    """The value of a tagged entry { value = ..., tag, source }."""
-    entry = table[key]
+    """The value of the tagged entry `key` of `table`: { value = ..., tag, source }."""
+    return unwrap(table[key], key)
+
+
+def unwrap(entry, what: str):
+    """A tagged entry's value (its tag and source are the loader's to check)."""
     if not isinstance(entry, dict) or "value" not in entry:
-        raise Unreadable(f"{key} is not written {{ value = ..., tag, source }}")
+        raise Unreadable(f"{what} is not written {{ value = ..., tag, source }}")
     return entry["value"]
 
 
