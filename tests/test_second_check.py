@@ -53,6 +53,21 @@ def test_a_dose_written_otherwise_gives_the_same_sheet(run, patient_file, tmp_pa
         [{k: v for k, v in a.items() if k not in unprinted} for a in standard["administrations"]]
 
 
+def test_a_centre_using_the_label_rules_and_another_bsa_formula_gets_its_sheet(run, tmp_path):
+    # Rules the reference regimen leaves off, each worked again by the second check. Standard-risk: 6.4 kg, 62 cm.
+    import math
+
+    centre = centre_regimens(tmp_path, "all-baby-2021/induction.toml", 'when_weight_at_most = "10 kg", use = false',
+                             'when_weight_at_most = "10 kg", use = true')
+    protocol = centre / "all-baby-2021" / "protocol.toml"
+    protocol.write_text(protocol.read_text().replace('formula = { value = "mosteller"', 'formula = { value = "boyd"', 1))
+    data = orders_json(run, EXAMPLES / "standard-risk.toml", start="2026-06-01", extra=("--regimens", centre, *OVERRIDE))
+    # Boyd: 0.0003207 × 62^0.3 × 6400^(0.7285 − 0.0188 × log10 6400) m², rounded to 0.0001 m².
+    assert data["bsa_m2"] == round(0.0003207 * 62**0.3 * 6400 ** (0.7285 - 0.0188 * math.log10(6400)), 4)
+    # The vincristine label's rule for infants up to 10 kg: 0.05 mg/kg × 6.4 kg = 0.32 mg, no infant fraction.
+    assert (given(data, "vincristine", "IV", 8)["dose"], given(data, "vincristine", "IV", 8)["rule"]) == (0.32, "label weight rule")
+
+
 # -- a slip in the engine's arithmetic -----------------------------------------------------------------
 
 @pytest.mark.parametrize("slip", ["round_down", "wrong_factor", "lost_cap", "bsa"])
