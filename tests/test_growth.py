@@ -1,6 +1,8 @@
 """WHO growth plausibility: our z-scores against rcpchgrowth's own, and the warnings."""
 
 import pytest
+
+from conftest import ROOT
 from hypothesis import given, settings, strategies as st
 
 from dosing.growth import centile, z_score
@@ -84,6 +86,12 @@ def test_unreadable_who_tables_say_so_on_the_sheet_never_silently(run, patient_f
         with pytest.raises(growth.Unreadable, match="who_infants.json from rcpchgrowth could not be read .KeyError"):
             growth._tables("who_infants")
         warnings = growth.warnings(*_infant_and_measurement())
+        # and the patient file still loads (the hard stop above WHO +5 cannot be checked, and is not made up)
+        from dosing.patient import load
+
+        path = tmp_path / "patient.toml"
+        path.write_text((ROOT / "examples" / "standard-risk.toml").read_text(encoding="utf-8"), encoding="utf-8")
+        assert load(path).id == "MRN-100001"
         assert warnings == ["Weight and length were NOT checked against the WHO growth standard: who_infants.json from "
                             "rcpchgrowth could not be read (KeyError: 'decimal_age'). Check them on a centile chart by hand "
                             "before the doses are given."]

@@ -89,7 +89,10 @@ def _possible_for_age(measurement: Measurement, where: str, birth: date, sex: st
         ("length", "height", measurement.length, "cm", bounds.LENGTH_FOR_AGE_Z_MAX),
     ):
         value = quantity.m_as(unit)
-        z = growth.z_score(kind, sex, days, value)
+        try:
+            z = growth.z_score(kind, sex, days, value)
+        except growth.Unreadable:
+            return  # no WHO tables: the sheet's warnings say the growth check was not done (dosing.growth)
         if z is None or z <= limit:
             continue
         written = f"{quantity.magnitude:g} {quantity.units:~P}"
