@@ -79,3 +79,45 @@ def test_the_loader_refuses_each_refused_dose_with_file_and_line(tmp_path, row):
         load_phase(load_protocol(copy), "induction")
     assert refused.value.path.name == "induction.toml"
     assert (copy / "all-baby-2021" / "induction.toml").read_text().splitlines()[refused.value.line - 1].startswith("dose = ")
+
+
+# Both readers, over strings the table does not list: built from the pieces a pharmacist types
+# (a number, spaces, a unit, per m² or kg, per day) and from pieces that are not the grammar.
+# Whatever one reader makes of a string, the other makes the same, or both refuse it.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from dosing.second_check import reader as second_reader  # noqa: E402
+
+_NUMBER = st.one_of(st.decimals(min_value=0, max_value=100000, places=3, allow_nan=False).map(str),
+                    st.sampled_from(["0", ".5", "1.", "1e3", "-2", "+3", "1,5", "2 000", "٣"]))
+_SPACE = st.sampled_from(["", " ", "  ", "\t"])
+_UNIT = st.sampled_from(["mg", "mcg", "units", "g", "µg", "ug", "mL", "MG", "unit", "IU"])
+_PER = st.sampled_from(["", "/m2", "/m²", "/ m2", "/kg", "/m3", "/m^2", "/kg/m2", "/m2/kg", "per m2"])
+_DAY = st.sampled_from(["", "/day", "/d", "/week", " /day", "/24h"])
+
+
+def _reading(read, text):
+    try:
+        dose = read(text)
+    except ValueError:  # both readers refuse with a ValueError (the second check's Unreadable is one)
+        return "refused"
+    return (dose.amount, dose.unit, dose.per, dose.per_day)
+
+
+@settings(max_examples=400, deadline=None)
+@given(number=_NUMBER, gap=_SPACE, unit=_UNIT, per=_PER, day=_DAY, tail=st.sampled_from(["", " ", " IV", "!"]))
+def test_the_loader_and_the_second_check_read_every_dose_string_alike(number, gap, unit, per, day, tail):
+    text = f"{number}{gap}{unit}{per}{day}{tail}"
+    assert _reading(grammar.dose, text) == _reading(second_reader.dose, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="0123456789-, every daysfrom", max_size=24), length=st.integers(1, 60))
+def test_the_loader_and_the_second_check_read_every_days_string_alike(text, length):
+    def reading(read):
+        try:
+            return tuple(read(text, length))
+        except ValueError:
+            return "refused"
+
+    assert reading(grammar.days) == reading(second_reader.days)

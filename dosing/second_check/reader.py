@@ -106,7 +106,7 @@ def _number_and_unit(text, what: str) -> tuple[Decimal, str]:
     value = Decimal(match.group(1))
     if not 0 < value < Decimal(1_000_000_000):
         raise Unreadable(f"{what} {text!r} is not above zero and below 1,000,000,000")
-    return value, match.group(2).replace(" ", "").replace("²", "2")
+    return value, match.group(2).strip().replace(" ", "").replace("²", "2")
 
 
 def dose(text) -> Dose:
