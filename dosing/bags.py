@@ -71,6 +71,7 @@ class Bag:
     volume: object  #: mL infused over its hours
     settings: BagSettings
     drug_volume: object  #: mL of reconstituted drug put in the bag
+    exact_drug_volume: object  #: mL the arithmetic gives, before drug_volume measures it to the syringe step
     total_volume: object  #: mL in the bag: saline + stabiliser + drug
     overfill: object  #: mL in the bag beyond what is infused
     delivered: object  #: mcg the infused volume actually carries, after the syringe step
@@ -200,7 +201,7 @@ def make_bag(number: int, start: datetime, hours: float, daily, settings: BagSet
     per_vial = (product.vial / product.concentration).to("mL")
     return Bag(
         number=number, start=start, hours=hours, daily=daily, dose=dose, rate=settings.rate.to("mL/hour"),
-        volume=volume, settings=settings, drug_volume=drug_volume, total_volume=total,
+        volume=volume, settings=settings, drug_volume=drug_volume, exact_drug_volume=exact, total_volume=total,
         overfill=(total - volume).to("mL"), delivered=delivered,
         vials=math.ceil(decimal(drug_volume, "mL") / decimal(per_vial, "mL")),
     )

@@ -1,4 +1,4 @@
-"""The machine-readable orders (../shared/protocol/interfaces.md).
+"""The machine-readable orders (docs/interfaces.md).
 
 Field names and meanings are a contract with scripts at the treating centre:
 extend, never rename. Doses leave their pint quantities here, each converted

@@ -6,7 +6,7 @@ that another patient's sheet copied in under this sheet's name fails on the
 name and record number it prints, even if its hash was forged in the log.
 
 What a document should print is taken from the same context the templates
-render (dosing.order_sheet.documents), built afresh from the recomputed
+render (dosing.documents.documents), built afresh from the recomputed
 orders: the identity on every page (patient, born, record number, phase,
 day 1, document, version), the body size, and every line of the document
 that gives a dose (day, date, age, drug, dose, route; volume and band where
@@ -92,7 +92,7 @@ def squeezed(text: str) -> str:
 
 
 def printed(document) -> Printed:
-    """What `document` (an order_sheet.Document) prints: identity on every page, then its dose lines in order."""
+    """What `document` (a dosing.documents.Document) prints: identity on every page, then its dose lines in order."""
     from dosing.formatting import tall_man
 
     c = document.context

@@ -11,9 +11,9 @@ from pathlib import Path
 
 
 def templates_directory() -> Path:
-    """templates/ of this checkout, or the copy installed inside the package."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
+    """templates/ of this checkout, or the copy installed inside the package (dosing/templates)."""
+    package = Path(__file__).resolve().parent.parent  # dosing/, this module being dosing/documents/render.py
+    for candidate in (package / "templates", package.parent / "templates"):
         if (candidate / "base.html").is_file():
             return candidate
     raise FileNotFoundError("the templates folder is missing from this installation")
