@@ -56,7 +56,7 @@ def test_split_dose_working_and_footnote_agree(run, patient_file, tmp_path):
     # 2026-07-06 (born 2026-01-20): 5,000 × 0.332 × 2/3 = 1,106.67 mg -> 1,107 mg (1 mg step);
     # 10 % = 110.7 mg -> 111 mg over 30 minutes, the remaining 996 mg over 23.5 hours.
     from dosing import patient as patients
-    from dosing.order_sheet import documents
+    from dosing.documents import documents
     from dosing.regimen import load_phase
     from dosing.schedule import phase_orders
 
@@ -259,7 +259,7 @@ def test_timing_values_are_written_in_words_in_the_values_not_verified():
     # HR1's mesna follows each cyclophosphamide dose at 0, 4 and 8 hours (a placeholder, tag ?): the banner
     # says so in words, not as the data's table {'drug': ..., 'hours': [...]}.
     from dosing import patient as patients
-    from dosing.order_sheet import documents
+    from dosing.documents import documents
     from dosing.regimen import load_phase
     from dosing.schedule import phase_orders
 

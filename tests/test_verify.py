@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES
-from dosing import issue_log, sheet_text
+from dosing import issue_log
+from dosing.documents import read_back
 from dosing.issue_log import seal, sha256
 
 PETROV = EXAMPLES / "standard-risk.toml"  # MRN-100001, Petrov, Mikhail, born 2026-01-20
@@ -314,8 +315,7 @@ def test_verify_on_the_page_heads_a_forged_sheet_so(tmp_path, run):
 def printed_documents():
     from datetime import date
 
-    from dosing import render
-    from dosing.order_sheet import documents
+    from dosing.documents import documents, render
     from dosing.patient import load
     from dosing.regimen import load_phase, load_protocol
     from dosing.sheets import compute, request_options, Request
@@ -324,23 +324,23 @@ def printed_documents():
     request = Request(start=date(2026, 6, 1), out=None, format="html")
     orders = compute(load(PETROV), protocol, load_phase(protocol, "induction"), request.start, request_options(request, None),
                      patient_text=PETROV.read_text(encoding="utf-8"))
-    return [(sheet_text.html_text(render.html(d)), sheet_text.printed(d)) for d in documents(orders)]
+    return [(read_back.html_text(render.html(d)), read_back.printed(d)) for d in documents(orders)]
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_any_digit_of_a_printed_dose_changed_is_found(printed_documents, data):
     text, expected = printed_documents[data.draw(st.integers(0, len(printed_documents) - 1), label="document")]
-    assert sheet_text.differences([text], expected) == []  # as printed: nothing to say
+    assert read_back.differences([text], expected) == []  # as printed: nothing to say
     lines = [line for what, line, _ in expected.in_order if what == "dose" and any(c.isdigit() for c in line)]
-    line = sheet_text.squeezed(data.draw(st.sampled_from(lines)))
-    flat = sheet_text.squeezed(text)
+    line = read_back.squeezed(data.draw(st.sampled_from(lines)))
+    flat = read_back.squeezed(text)
     at = flat.find(line)
     digits = [at + n for n, c in enumerate(line) if c.isdigit()]
     where = data.draw(st.sampled_from(digits))
     other = data.draw(st.sampled_from([d for d in "0123456789" if d != flat[where]]))
     changed = flat[:where] + other + flat[where + 1:]
-    assert any("dose lines the recomputation gives are not printed" in said for said in sheet_text.differences([changed], expected))
+    assert any("dose lines the recomputation gives are not printed" in said for said in read_back.differences([changed], expected))
 
 
 @pytest.mark.parametrize("forge", [
