@@ -5,13 +5,19 @@ class, or any of its other names and brands (regimens/drugs.toml `names`):
 "Oncaspar", "asparaginase" and "PEG-asparaginase" all reach pegaspargase.
 Matching ignores case, punctuation and spacing, and looks at every run of
 words in the entry, so "PEG-asparaginase (anaphylaxis 2026)" matches too. A
-match is a finding the engine turns into a hard stop; an entry that matches
-no drug the tool knows is printed on every sheet, never dropped.
+match is a hard stop (`refuse`) unless the pharmacist chose a substitution the
+regimen data offers (`substitute`); an entry that matches no drug the tool
+knows is a finding printed on every sheet (dosing.findings), never dropped.
 """
 
 import re
+from datetime import timedelta
 
 import attrs
+
+from dosing.body import age_in_months
+from dosing.errors import InputError
+from dosing.regimen import substitute as substitute_in, substitutions
 
 # Entries are short ("PEG-asparaginase (anaphylaxis)"); a run of more words than
 # the longest name a drug has is never needed.
@@ -60,3 +66,34 @@ def check(allergies, drugs) -> list[Match]:
 def unmatched(allergies, known_drugs) -> list[str]:
     """Entries that name no drug the tool knows: printed on every sheet for a person to check."""
     return [a for a in allergies if not any(matches(a, drug) for drug in known_drugs)]
+
+
+def substitute(patient, protocol, phase, start, name: str | None):
+    """(the phase, the Substitution) with the substitution the pharmacist chose given in place of the drug it replaces.
+
+    None chosen: the phase as it is. Below the substitute's licensed age on its first day it is refused.
+    """
+    if name is None:
+        return phase, None
+    phase, substitution = substitute_in(protocol, phase, name)
+    first = start + timedelta(days=min(d for o in substitution.orders for d in o.days) - 1)
+    if age_in_months(patient.birth_date, first) < substitution.from_age_months.value:
+        raise InputError("--substitute", f"{substitution.orders[0].drug.print_name} is licensed from "
+                         f"{substitution.from_age_months.value} month(s) of age ({substitution.from_age_months.source}); "
+                         f"the infant is younger on {first}", "the prescriber must choose another product outside the tool")
+    return phase, substitution
+
+
+def refuse(patient, protocol, phase) -> None:
+    """A recorded allergy that names a drug this phase orders is a hard stop (issue 12)."""
+    found = check(patient.allergies, {o.drug.name: o.drug for o in phase.orders}.values())
+    if not found:
+        return
+    match = found[0]
+    offered = [name for name, entry in substitutions(protocol).items() if entry[1].get("replaces") == match.drug.name]
+    fix = "do not give it; if the allergy entry is wrong, correct the patient file"
+    if offered:
+        fix += f"; or, if the prescriber agrees, give {' or '.join(offered)} instead: --substitute {offered[0]}"
+    name = match.drug.print_name
+    how = "" if compact(match.term) in (compact(match.drug.name), compact(name)) else f" ('{match.term}' is {name})"
+    raise InputError("patient.allergies", f"the recorded allergy '{match.allergy}' names {name}{how}, which {phase.title} orders", fix)

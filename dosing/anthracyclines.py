@@ -1,7 +1,8 @@
 """Cumulative anthracyclines: before this phase, in it, and after it (reference.md §10).
 
 The doxorubicin equivalents and the limits are regimen data (protocol.toml
-[anthracyclines], regimen.Anthracyclines); the sums are here.
+[anthracyclines], regimen.Anthracyclines); the sums are here, and
+dosing.findings compares them with the limits.
 
 Totals are in mg/m² and mg/kg of the doses as given (so an infant fraction
 shows as a smaller mg/m²), and in doxorubicin equivalents. Each earlier dose
@@ -12,7 +13,7 @@ after day 1 of the phase is refused, not left out.
 
 import attrs
 
-from dosing.body import age_in_months, bsa
+from dosing.body import bsa
 from dosing.errors import InputError
 
 @attrs.frozen
@@ -33,8 +34,7 @@ NONE = Total(0.0, 0.0, 0.0)
 class Cumulative:
     before: Total
     this_phase: Total
-    after: Total
-    warnings: tuple[str, ...]
+    after: Total  #: dosing.findings compares it with the limits
 
 
 def _dose(factors: dict, drug: str, mg: float, area_m2: float, kg: float) -> Total:
@@ -69,19 +69,4 @@ def cumulative(orders) -> Cumulative | None:
     this_phase = NONE
     for a in given:
         this_phase = this_phase + _dose(factors, a.drug, a.total.m_as("mg"), orders.bsa.m_as("m**2"), orders.measurement.weight.m_as("kg"))
-    after = before + this_phase
-    age = age_in_months(patient.birth_date, orders.end)
-    found = []
-    young, limit = rules.young_limit.value, rules.limit.value
-    if age < rules.young_below_months and after.mg_per_kg > young:
-        found.append(f"Cumulative anthracycline after this phase is {after.mg_per_kg:.1f} mg/kg, past the {young} mg/kg "
-                     f"label limit for children under {_age(rules.young_below_months)} (docs/reference.md §10): review with the prescriber.")
-    if after.doxorubicin_equivalent > limit:
-        found.append(f"Cumulative anthracycline after this phase is {after.doxorubicin_equivalent:.0f} mg/m² in doxorubicin equivalents, past "
-                     f"{limit} mg/m²: review with the prescriber.")
-    return Cumulative(before, this_phase, after, tuple(found))
-
-
-def _age(months: int) -> str:
-    """24 -> "2 years", 18 -> "18 months": as the label states its limit."""
-    return f"{months // 12} years" if months % 12 == 0 and months >= 24 else f"{months} months"
+    return Cumulative(before, this_phase, before + this_phase)

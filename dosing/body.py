@@ -1,5 +1,8 @@
 """Body surface area and age: the two facts about the infant every dose needs.
 
+`measure` is the pipeline's body step: the measurement a phase uses, and the
+BSA from it as the sheet prints it.
+
 BSA formulas take length in cm and weight in kg (Boyd: grams) and give m².
 The quantities arrive with their units and are converted here, at the one
 place a formula needs bare numbers.
@@ -9,6 +12,10 @@ import calendar
 import math
 from datetime import date
 
+import attrs
+
+from dosing.dose import round_half_up
+from dosing.errors import InputError
 from dosing.units import Q
 
 
@@ -66,3 +73,30 @@ def age_in_months(birth: date, on: date) -> int:
 
 def age_in_days(birth: date, on: date) -> int:
     return (on - birth).days
+
+
+@attrs.frozen
+class Body:
+    """The infant's size every dose of a phase uses."""
+
+    measurement: object  #: patient.Measurement: the newest on or before day 1
+    bsa: object  #: m², rounded as the protocol says: the BSA printed is the one every dose uses
+    formula: str  #: the protocol's BSA formula (BSA_FORMULAS)
+    birth_date: date
+
+    def age_on(self, day: date) -> int:
+        """Completed months on `day`: each dose's infant fraction and age band are chosen by it."""
+        return age_in_months(self.birth_date, day)
+
+
+def measure(patient, protocol, start: date) -> Body:
+    """The measurement and BSA for a phase starting on `start` (day 1)."""
+    if start < patient.diagnosis_date:
+        raise InputError("--start", f"{start} is before the diagnosis date {patient.diagnosis_date}", "give the date of day 1 of the phase")
+    measurement = patient.measurement_on(start)
+    formula = protocol.bsa_formula.value
+    area = bsa(measurement.weight, measurement.length, formula)
+    if protocol.bsa_rounding is not None:
+        # The BSA every dose uses is the one printed, to the digits printed (issue 12).
+        area = round_half_up(area, protocol.bsa_rounding.value)
+    return Body(measurement, area, formula, patient.birth_date)

@@ -10,8 +10,8 @@ A sheet's day 1 is refused (exit 3) when
 - the weight and length the doses use were measured more than
   `measurement_max_age_days` before it;
 unless the pharmacist gives a reason (`--override-dates "REASON"`), which is
-then printed on every page with what it overrides. A first printed date far
-from today is a warning only. The limits are regimen data: the `[dates]`
+then printed on every page with what it overrides (a finding). A first
+printed date far from today is a finding only. The limits are regimen data: the `[dates]`
 table of the protocol's protocol.toml, each with its provenance.
 
 "Today" is injectable (`--today`, or the DOSING_TODAY environment variable)
@@ -26,6 +26,7 @@ from pathlib import Path
 import attrs
 
 from dosing.errors import InputError
+from dosing.findings import NOTICE, Finding
 from dosing.regimen import Source, Value, known_keys, tagged
 
 TODAY_VARIABLE = "DOSING_TODAY"
@@ -117,8 +118,8 @@ def protocol_end(patient, protocol) -> tuple[date, str] | None:
 
 
 def check(patient, protocol, phase, start: date, *, first_printed: date | None = None, today_is: date | None = None,
-          override: str | None = None) -> tuple[str, ...]:
-    """The sheet's notices about its dates; InputError when a date is refused.
+          override: str | None = None) -> tuple:
+    """The sheet's notices about its dates (dosing.findings.Finding); InputError when a date is refused.
 
     `first_printed` is the first date the sheet covers (a maintenance window's
     --from); `today_is` the date the sheet is made (default: `today()`).
@@ -154,19 +155,37 @@ def check(patient, protocol, phase, start: date, *, first_printed: date | None =
                         "weigh and measure the infant and add a [[measurements]] entry, or check the start date"))
     now, first, far = today(today_is), first_printed or start, limits.far_from_today_days.value
     distance = (first - now).days
-    away = None
-    if abs(distance) > far:
-        what = "day 1" if first == start else "the first date printed"
-        away = f"{what} ({first}) is {abs(distance)} days in the {'future' if distance > 0 else 'past'} (today is {now})"
+    away = FarFromToday(first, first == start, distance, now, far) if abs(distance) > far else None
     if refused and not override:
-        problems = "; and ".join(problem for _, problem, _ in refused) + (f"; {away}" if away else "")
+        problems = "; and ".join(problem for _, problem, _ in refused) + (f"; {far_text(away)}" if away else "")
         fixes = "; or ".join(dict.fromkeys(fix for _, _, fix in refused))
         raise InputError(refused[0][0], problems, f"{fixes}; {OVERRIDE_FIX}")
-    notices = []
+    found = []
     if override:
-        what = "; and ".join(problem for _, problem, _ in refused) if refused else "no date check needed it"
-        notices.append(f"DATES OVERRIDE: {what}. Ordered anyway for this reason: {override}")
+        found.append(Finding("dates override", DatesOverride(tuple(problem for _, problem, _ in refused), override), NOTICE))
     if away:
-        notices.append(f"{away[0].upper()}{away[1:]}: check the date. Sheets are made for a phase about to start "
-                       f"(within {far} days of today).")
-    return tuple(notices)
+        found.append(Finding("far from today", away, NOTICE))
+    return tuple(found)
+
+
+@attrs.frozen
+class DatesOverride:
+    """The date checks the pharmacist's reason overrides (none: the reason was given where no check needed it)."""
+
+    overridden: tuple[str, ...]  #: each refusal, as the refusal states it
+    reason: str
+
+
+@attrs.frozen
+class FarFromToday:
+    first: date  #: the first date the sheet prints
+    is_day_one: bool  #: that date is day 1 (not a maintenance window's first date)
+    days: int  #: from today to it: negative in the past
+    today: date
+    within: int  #: the protocol's limit, in days
+
+
+def far_text(far: FarFromToday) -> str:
+    """How far from today the sheet starts, as the refusal states it beside the other problems."""
+    what = "day 1" if far.is_day_one else "the first date printed"
+    return f"{what} ({far.first}) is {abs(far.days)} days in the {'future' if far.days > 0 else 'past'} (today is {far.today})"

@@ -5,8 +5,8 @@ for the first 10 kg, so 240 mL for 2.4 kg, which one 24-hour blinatumomab bag
 (10 mL/h) takes entirely. Every infusion's volume comes from the data: an
 intermittent infusion's from `[infusion_volumes]` in protocol.toml (a bag, or
 the dose made up to a concentration), a continuous infusion's from its bags.
-Above the share of maintenance fluid the protocol data sets, the sheet warns
-and names the lower-volume option.
+Above the share of maintenance fluid the protocol data sets, `excess` says by
+how much and finds the lower-volume option (a finding: the sheet warns).
 """
 
 from datetime import datetime, timedelta
@@ -75,44 +75,39 @@ def limit(orders):
     return Q(daily, "mL"), Q(daily * share.numerator / share.denominator, "mL")
 
 
-def warnings(orders) -> list[str]:
-    from dosing.formatting import day_ranges, number, percent
+@attrs.frozen
+class Excess:
+    """Days whose infusions give more than the protocol's share of maintenance fluid (a finding: dosing.findings)."""
 
+    days: tuple[int, ...]  #: the days over the share
+    worst: Day  #: the day of those with the largest volume
+    maintenance: object  #: pint mL a day, Holliday–Segar for the weight
+    share: object  #: Fraction of maintenance fluid above which the sheet warns (protocol.toml [fluid])
+    weight: object  #: pint kg
+    bags: bool  #: a continuous infusion's bags are part of the volume
+    lower: object  #: bags.BagSettings of the allowed bag with the least volume a day, where lower than the bags ordered
+
+
+def excess(orders) -> Excess | None:
+    """The fluid the infusions give above the protocol's share of maintenance fluid, or None."""
     found = limit(orders)
     if found is None:
-        return []
+        return None
     maintenance, most = found
     daily = _millilitres(orders)
-    over = [day for day, parts in sorted(daily.items()) if sum(parts.values()) > most.m_as(unit("mL"))]
+    over = tuple(day for day, parts in sorted(daily.items()) if sum(parts.values()) > most.m_as(unit("mL")))
     if not over:
-        return []
+        return None
     worst = max((d for d in by_day(orders) if d.day in over), key=lambda d: d.volume)
-    kg = number(round(orders.measurement.weight.m_as("kg"), 3))
-    parts = ", ".join(f"{name} {number(round(volume.m_as('mL'), 1))} mL" for name, volume in worst.parts)
-    text = (f"Fluid: on day{'s' if len(over) > 1 else ''} {day_ranges(over)} the infusions on this sheet give up to "
-            f"{number(round(worst.volume.m_as('mL')))} mL a day ({parts}), "
-            f"{number(round(worst.volume.m_as('mL') / maintenance.m_as('mL') * 100))} % of the maintenance fluid for {kg} kg "
-            f"({number(round(maintenance.m_as('mL')))} mL a day by Holliday–Segar; the warning is above "
-            f"{percent(orders.protocol.fluid.warn_above.value)}). Count it in the infant's total fluid.")
-    return [text + " " + _lower_volume(orders)]
+    return Excess(over, worst, maintenance, orders.protocol.fluid.warn_above.value, orders.measurement.weight,
+                  bool(orders.bags), _lower_volume(orders))
 
 
-def _lower_volume(orders) -> str:
-    """The lower-volume option: for a continuous infusion, the allowed bag with the least volume a day."""
-    if orders.bags:
-        product, now = orders.product, orders.bags[0].settings
-        weight = orders.measurement.weight
-        allowed = [s for s in product.bags.values() if product.allows(s, weight)]
-        least = min(allowed, key=lambda s: s.rate)
-        if least.rate < now.rate:
-            return (f"Lower-volume option: {least.hours}-hour bags at {_rate(least.rate)} ({_rate(least.rate * Q(24, 'hour'), 'mL')} a day): "
-                    f"order them with --bag-hours {least.hours}.")
-        return f"These are already the lowest-volume bags allowed for {_rate(weight, 'kg')}."
-    return "Lower-volume option: ask the pharmacy for the most concentrated preparation the products allow."
-
-
-def _rate(quantity, unit: str = "mL/hour") -> str:
-    from dosing.formatting import number
-
-    shown = {"mL/hour": "mL/h"}.get(unit, unit)
-    return f"{number(round(quantity.m_as(unit), 2))} {shown}"
+def _lower_volume(orders):
+    """For a continuous infusion, the allowed bag with the least volume a day, where it is less than the bags ordered."""
+    if not orders.bags:
+        return None
+    product, now = orders.product, orders.bags[0].settings
+    allowed = [s for s in product.bags.values() if product.allows(s, orders.measurement.weight)]
+    least = min(allowed, key=lambda s: s.rate)
+    return least if least.rate < now.rate else None

@@ -1,7 +1,7 @@
 """Weight and length against the WHO Child Growth Standard (reference.md, safety.md).
 
 A measurement below the 0.1st or above the 99.9th centile for the infant's
-age and sex is a warning that prints the centile: either a very unusual
+age and sex is a finding (dosing.findings; the sheet prints the centile): either a very unusual
 infant or a measurement to repeat before a dose is built on it.
 
 The WHO LMS tables come from rcpchgrowth (the Royal College of Paediatrics
@@ -20,7 +20,10 @@ import importlib.util
 import json
 import math
 from functools import cache
+from datetime import date
 from pathlib import Path
+
+import attrs
 
 # safety.md: the centiles that make a measurement implausible enough to warn.
 LOW_CENTILE = 0.1
@@ -97,29 +100,40 @@ def centile(z: float) -> float:
     return 50 * (1 + math.erf(z / math.sqrt(2)))
 
 
-def _ordinal(value: float) -> str:
-    text = f"{value:.2g}" if value < 1 else f"{value:.1f}" if value > 99 else f"{value:.0f}"
-    return text
+@attrs.frozen
+class Centile:
+    """A weight or length beyond the 0.1st or 99.9th centile (a finding: dosing.findings)."""
+
+    kind: str  #: "Weight" or "Length"
+    value: float  #: in `unit`
+    unit: str  #: "kg" or "cm"
+    measured: date
+    centile: float
+    z: float
+    sex: str  #: "female" or "male"
+    age_days: int
+    below: bool  #: below the 0.1st centile (else above the 99.9th)
 
 
-def warnings(patient, measurement) -> list[str]:
-    """A warning for a weight or length beyond the 0.1st or 99.9th WHO centile, or for a check not done."""
+@attrs.frozen
+class NotChecked:
+    """The WHO tables could not be read: the growth check was not done."""
+
+    reason: str
+
+
+def check(patient, measurement) -> list:
+    """A Centile for a weight or length beyond the 0.1st or 99.9th WHO centile, or NotChecked for a check not done."""
     days = (measurement.date - patient.birth_date).days
     found = []
     for kind, label, quantity, unit in (("weight", "Weight", measurement.weight, "kg"), ("height", "Length", measurement.length, "cm")):
         try:
             z = z_score(kind, patient.sex, days, quantity.m_as(unit))
         except Unreadable as exc:
-            return [f"Weight and length were NOT checked against the WHO growth standard: {exc}. "
-                    "Check them on a centile chart by hand before the doses are given."]
+            return [NotChecked(str(exc))]
         if z is None:
             continue
         where = centile(z)
         if where < LOW_CENTILE or where > HIGH_CENTILE:
-            side = "below the 0.1st" if where < LOW_CENTILE else "above the 99.9th"
-            found.append(
-                f"{label} {quantity.m_as(unit):.4g} {unit} on {measurement.date:%d %b %Y} is at the {_ordinal(where)} centile "
-                f"(z {z:+.1f}) for a {'girl' if patient.sex == 'female' else 'boy'} of {days} days: {side} centile of the "
-                "WHO growth standard. Check the measurement before the doses are given."
-            )
+            found.append(Centile(label, quantity.m_as(unit), unit, measurement.date, where, z, patient.sex, days, where < LOW_CENTILE))
     return found

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from conftest import EXAMPLES, ROOT
 from dosing import dates
 from dosing import patient as patients
+from dosing.documents.wording import sentences
 from dosing.errors import InputError, RegimenError
 from dosing.regimen import load_phase, load_protocol
 
@@ -37,8 +38,9 @@ def sr_mrd_negative():
 def check(patient_file, phase, start, today_is=date(2026, 6, 1), first_printed=None, override=None, **changes):
     protocol = load_protocol()
     patient = patients.load(patient_file(**changes))
-    return dates.check(patient, protocol, load_phase(protocol, phase), date.fromisoformat(start),
-                       first_printed=first_printed, today_is=today_is, override=override)
+    found = dates.check(patient, protocol, load_phase(protocol, phase), date.fromisoformat(start),
+                        first_printed=first_printed, today_is=today_is, override=override)
+    return tuple(sentences(found))  # the notices (findings) as the sheet words them
 
 
 def refused(patient_file, phase, start, **changes) -> InputError:

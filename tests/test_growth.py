@@ -5,6 +5,8 @@ import pytest
 from conftest import ROOT
 from hypothesis import given, settings, strategies as st
 
+from dosing.documents.wording import sentences
+from dosing.findings import growth_findings
 from dosing.growth import centile, z_score
 
 
@@ -85,7 +87,7 @@ def test_unreadable_who_tables_say_so_on_the_sheet_never_silently(run, patient_f
     try:
         with pytest.raises(growth.Unreadable, match="who_infants.json from rcpchgrowth could not be read .KeyError"):
             growth._tables("who_infants")
-        warnings = growth.warnings(*_infant_and_measurement())
+        warnings = sentences(growth_findings(*_infant_and_measurement()))
         # and the patient file still loads (the hard stop above WHO +5 cannot be checked, and is not made up)
         from dosing.patient import load
 

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import EXAMPLES, centre_regimens, given, orders_json
 from dosing import allergies, fluid
+from dosing.documents.wording import sentences
 from dosing.formatting import calculated_text
 from dosing.regimen import load_protocol
 from dosing.units import Q
@@ -58,11 +59,11 @@ def test_split_dose_working_and_footnote_agree(run, patient_file, tmp_path):
     from dosing import patient as patients
     from dosing.documents import documents
     from dosing.regimen import load_phase
-    from dosing.schedule import phase_orders
+    from dosing.pipeline import calculate
 
     protocol = load_protocol()
-    orders = phase_orders(patients.load(EXAMPLES / "standard-risk.toml"), protocol, load_phase(protocol, "HR1"), date(2026, 7, 6),
-                          override="testing the working of a split dose")
+    orders = calculate(patients.load(EXAMPLES / "standard-risk.toml"), protocol, load_phase(protocol, "HR1"), date(2026, 7, 6),
+                       override="testing the working of a split dose")
     context = documents(orders)[0].context
     working = next(row["working"] for block in context["orders"] if block["generic"] == "methotrexate" for row in block["rows"])
     assert working == ("5,000 mg/m² × 0.332 m² × 2/3 (age 5 months) = 1,106.7 mg; rounded half up to the 1 mg step: 1,107 mg; "
@@ -174,11 +175,11 @@ def test_substitution_runs_the_sheet_on_past_a_short_block(run):
     # HR1 is 6 days with pegaspargase on day 6: the crisantaspase doses fall on days 6, 8, ..., 18, so the sheet runs to day 18.
     from dosing import patient as patients
     from dosing.regimen import load_phase
-    from dosing.schedule import phase_orders
+    from dosing.pipeline import calculate
 
     protocol = load_protocol()
-    orders = phase_orders(patients.load(EXAMPLES / "ir-block-path.toml"), protocol, load_phase(protocol, "HR1"), date(2026, 7, 13),
-                          substitute="crisantaspase", override="testing the substitution")
+    orders = calculate(patients.load(EXAMPLES / "ir-block-path.toml"), protocol, load_phase(protocol, "HR1"), date(2026, 7, 13),
+                       substitute="crisantaspase", override="testing the substitution")
     assert orders.last_day == 18
     assert [a.day for a in orders.administrations if a.drug == "crisantaspase"] == [6, 8, 10, 12, 14, 16, 18]
 
@@ -218,13 +219,13 @@ def test_holliday_segar(kg, ml):
 def blinatumomab(weight, bag_hours=24):
     from dosing import patient as patients
     from dosing.regimen import load_phase
-    from dosing.schedule import phase_orders
+    from dosing.pipeline import calculate
     import attrs
 
     protocol = load_protocol()
     patient = patients.load(EXAMPLES / "sr-moves-to-high-risk.toml")
     patient = attrs.evolve(patient, measurements=tuple(attrs.evolve(m, weight=Q(weight, "kg")) for m in patient.measurements))
-    return phase_orders(patient, protocol, load_phase(protocol, "blinatumomab"), date(2026, 7, 6), bag_hours=bag_hours)
+    return calculate(patient, protocol, load_phase(protocol, "blinatumomab"), date(2026, 7, 6), bag_hours=bag_hours)
 
 
 @pytest.mark.parametrize("kg, warned", [
@@ -235,7 +236,7 @@ def blinatumomab(weight, bag_hours=24):
 ])
 def test_fluid_warning_at_its_threshold(kg, warned):
     orders = blinatumomab(kg)
-    found = [w for w in orders.warnings if w.startswith("Fluid:")]
+    found = [w for w in sentences(orders.findings) if w.startswith("Fluid:")]
     assert bool(found) is warned
     if warned:
         assert "240 mL a day (blinatumomab infusion 240 mL)" in found[0]
@@ -245,8 +246,8 @@ def test_fluid_warning_at_its_threshold(kg, warned):
 
 def test_the_issue_infant_is_warned_and_the_96_hour_bag_is_not():
     # 2.4 kg: Holliday–Segar 240 mL a day; a 24-hour bag gives 240 mL (100 %), a 96-hour bag 60 mL (25 %).
-    assert any(w.startswith("Fluid:") and "100 % of the maintenance fluid for 2.4 kg" in w for w in blinatumomab(2.4).warnings)
-    assert not any(w.startswith("Fluid:") for w in blinatumomab(2.4, bag_hours=96).warnings)
+    assert any(w.startswith("Fluid:") and "100 % of the maintenance fluid for 2.4 kg" in w for w in sentences(blinatumomab(2.4).findings))
+    assert not any(w.startswith("Fluid:") for w in sentences(blinatumomab(2.4, bag_hours=96).findings))
     days = fluid.by_day(blinatumomab(2.4, bag_hours=96))
     # Day 1 from 08:00: 16 hours × 2.5 mL/h = 40 mL of blinatumomab, beside the dexamethasone premedication
     # (undiluted 4 mg/mL); then 24 × 2.5 = 60 mL a day.
@@ -261,10 +262,10 @@ def test_timing_values_are_written_in_words_in_the_values_not_verified():
     from dosing import patient as patients
     from dosing.documents import documents
     from dosing.regimen import load_phase
-    from dosing.schedule import phase_orders
+    from dosing.pipeline import calculate
 
     protocol = load_protocol()
-    orders = phase_orders(patients.load(EXAMPLES / "ir-block-path.toml"), protocol, load_phase(protocol, "HR1"), date(2026, 7, 13))
+    orders = calculate(patients.load(EXAMPLES / "ir-block-path.toml"), protocol, load_phase(protocol, "HR1"), date(2026, 7, 13))
     banner = documents(orders)[0].context["banner"]
     assert "at 0, 4, 8 hours after each cyclophosphamide IV dose" in [row["value"] for row in banner]
     assert not any("{" in row["value"] for row in banner)

@@ -229,11 +229,12 @@ def test_pounds_for_a_four_month_old_are_refused_with_the_z_score(run, tmp_path)
 
 def test_very_low_weight_is_a_warning_not_a_stop(patient_file):
     # 0.6 kg at 83 days is z far below -6, but an infant born very early can weigh that: it loads (bounds.py says why),
-    # and growth.warnings prints its centile on the sheet.
-    from dosing import growth
+    # and the growth finding prints its centile on the sheet.
+    from dosing.documents.wording import sentences
+    from dosing.findings import growth_findings
 
     patient = load(patient_file(measurements=[{"date": "2026-05-04", "weight": "0.6 kg", "length": "33 cm"}]))
-    (weight, length) = growth.warnings(patient, patient.measurements[0])
+    (weight, length) = sentences(growth_findings(patient, patient.measurements[0]))
     assert weight.startswith("Weight 0.6 kg on 04 May 2026 is at the") and "below the 0.1st" in weight
     assert length.startswith("Length 33 cm") and "below the 0.1st" in length
 
