@@ -9,6 +9,7 @@ and word it; they work nothing out again. One module per document or idea:
 - calendar.py and record.py: the nurse's phase calendar and bedside administration record;
 - unverified.py: the assumed and placeholder values each document rests on;
 - phrases.py: how a dose, a drug and an age are written on all of them;
+- wording.py: the English of each finding of the checks (PhaseOrders.findings);
 - json_orders.py: the machine-readable orders (docs/interfaces.md);
 - render.py: templates/ to HTML, HTML to PDF; read_back.py: an issued document's text, read back.
 """
@@ -22,6 +23,7 @@ from dosing.documents.calendar import calendar
 from dosing.documents.orders import punctures
 from dosing.documents.record import record
 from dosing.documents.unverified import values
+from dosing.documents.wording import for_administrations
 
 
 @attrs.frozen
@@ -62,7 +64,7 @@ def documents(orders, produced: datetime | None = None, issue: dict | None = Non
     # systemic warnings and values, its INTRATHECAL pages their own.
     context = common.context(orders, systemic or every, produced, "Bedside administration record")
     context["record"] = record(orders)
-    context["spinal_warnings"] = common.document_warnings(orders, spinal) if spinal and systemic else []
+    context["spinal_warnings"] = for_administrations(orders, spinal) if spinal and systemic else []
     context["spinal_banner"] = values(orders, spinal) if spinal and systemic else []
     found.append(Document("administration-record", "Bedside administration record", "record.html", context))
     for document in found:

@@ -3,15 +3,17 @@
 Each document's context starts here, from the computed PhaseOrders and the
 administrations that document carries (its route's, for the order sheets),
 so the warnings, the values not verified and the rounding footnote speak of
-that document's doses only.
+that document's doses only. The warnings are the findings the pipeline's
+checks stored (PhaseOrders.findings), worded by dosing.documents.wording:
+the phase's notices first, then those about this document's administrations.
 """
 
 from dosing import __version__
 from dosing.body import BSA_FORMULAS, age_in_months
-from dosing.checks import warnings
 from dosing.documents.orders import day_by_day, order_blocks, rounding_rule
 from dosing.documents.phrases import age_text
 from dosing.documents.unverified import values
+from dosing.documents.wording import for_administrations, notices
 from dosing.dose import decimal
 from dosing.formatting import day, number
 from dosing.regimen import TAG_MEANING
@@ -66,7 +68,7 @@ def context(orders, administrations, produced, title) -> dict:
                 f", rounded half up to {number(decimal(orders.protocol.bsa_rounding.value, 'm**2'))} m² before any dose"
                 if orders.protocol.bsa_rounding else ""),
         },
-        "warnings": list(orders.notices) + document_warnings(orders, administrations),
+        "warnings": notices(orders) + for_administrations(orders, administrations),
         "orders": order_blocks(orders, administrations),
         "days": day_by_day(administrations),
         "banner": banner,
@@ -75,11 +77,6 @@ def context(orders, administrations, produced, title) -> dict:
         "tags": TAG_MEANING,
         "tall_man": {name: drug.print_name for name, drug in orders.protocol.drugs.items()},
     }
-
-
-def document_warnings(orders, administrations) -> list[str]:
-    """The warnings about these administrations (besides the phase's notices), as sentences."""
-    return warnings(orders, administrations)
 
 
 def _anthracycline_rows(orders, administrations) -> list[dict] | None:

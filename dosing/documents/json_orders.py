@@ -6,6 +6,7 @@ to a named unit first.
 """
 
 from dosing.formatting import percent, significant
+from dosing.documents.wording import sentences
 from dosing.regimen import weakest
 
 
@@ -33,7 +34,7 @@ def as_dict(orders) -> dict:
         **({"withheld": [_withheld(days) for days in orders.withheld]} if orders.withheld else {}),
         **({"substitution": {"name": orders.substitution.name, "replaces": orders.substitution.replaces,
                              "for": orders.substitution.answers}} if orders.substitution else {}),
-        "warnings": list(orders.warnings),
+        "warnings": sentences(orders.findings),  # every finding, the notices first, as the sheets word them
     }
 
 
