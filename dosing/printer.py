@@ -7,7 +7,7 @@ child imports WeasyPrint, lays out a small warm-up page (fonts loaded, caches
 full) and forks one layout worker per core, all while the parent computes.
 The parent then sends each patient's HTML as soon as it is ready, and gets the
 PDFs back in the order it sent them. Layout itself is the same function the
-command line uses everywhere else (`render.pdf_from_html`).
+command line uses everywhere else (`dosing.documents.render.pdf_from_html`).
 
 Where processes cannot be forked (Windows), the printer lays out in-process.
 """
@@ -55,7 +55,7 @@ class Printer:
     def collect(self) -> list[bytes]:
         """Every PDF submitted, in the order submitted; then the printer stops."""
         if self._local is not None:
-            from dosing.render import pdf_from_html
+            from dosing.documents.render import pdf_from_html
 
             return [pdf_from_html(text) for text in self._local]
         try:
@@ -84,7 +84,7 @@ def _serve(connection, workers: int) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from dosing.render import warm_up
+    from dosing.documents.render import warm_up
 
     warm_up()
     # A pool that notices a worker dying (BrokenProcessPool) rather than waiting forever.
@@ -108,7 +108,7 @@ def _serve(connection, workers: int) -> None:
 
 
 def _layout(html: str) -> bytes:
-    from dosing.render import pdf_from_html
+    from dosing.documents.render import pdf_from_html
 
     return pdf_from_html(html)
 
