@@ -46,7 +46,7 @@ def _pathway_in_process(runs: int) -> float:
     """Every phase's orders for one infant, computed in this process (after one warm-up)."""
     from datetime import date
 
-    from dosing.cli import PHASES
+    from dosing.requests import PHASES
     from dosing.patient import load
     from dosing.regimen import load_phase, load_protocol
     from dosing.schedule import phase_orders

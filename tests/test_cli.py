@@ -57,7 +57,8 @@ def test_serve_without_the_web_extra_says_how_to_install_it(monkeypatch, capsys)
     import dosing
 
     monkeypatch.setitem(sys.modules, "flask", None)  # as if Flask were not installed
-    monkeypatch.delitem(sys.modules, "dosing.web", raising=False)
+    for name in [name for name in sys.modules if name == "dosing.web" or name.startswith("dosing.web.")]:
+        monkeypatch.delitem(sys.modules, name)  # the page's package and its modules, imported afresh
     monkeypatch.delattr(dosing, "web", raising=False)  # imported by an earlier test: import it afresh
     # A host that cannot be listened on: if the import ever succeeded, the test fails instead of serving forever.
     assert main(["serve", "--host", "no-such-host.invalid"]) == 2

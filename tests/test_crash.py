@@ -300,9 +300,10 @@ def test_two_processes_issuing_at_once_get_consecutive_versions(issued, tmp_path
 
 
 def test_the_loser_of_a_race_is_told_its_sheet_was_not_issued(run, tmp_path):
+    from dosing.issuing import prepare
     from dosing.output import NotIssued
     from dosing.regimen import load_phase, load_protocol
-    from dosing.sheets import Request, prepare
+    from dosing.requests import Request
 
     protocol = load_protocol(None)
     out = tmp_path / "out"

@@ -14,7 +14,8 @@ from pypdf import PdfReader
 
 import writing
 from conftest import EXAMPLES
-from dosing.cli import PHASES, main
+from dosing.cli import main
+from dosing.requests import PHASES
 
 INFANT = EXAMPLES / "standard-risk.toml"
 OVERRIDE = ["--override-pathway", "hand-worked test of every phase",

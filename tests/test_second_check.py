@@ -106,13 +106,13 @@ def test_the_engine_covering_the_wrong_weeks_is_caught(run, monkeypatch):
     # A maintenance sheet covers the phase's default_weeks (8) from day 1 unless --weeks is given: 1 Sep to 26 Oct 2026.
     from datetime import timedelta
 
-    from dosing import sheets
+    from dosing import issuing
 
     maintenance = ("sheet", EXAMPLES / "ir-block-path.toml", "--phase", "maintenance", "--start", "2026-09-01", "--format", "json", *OVERRIDE)
     status, out, err = run(*maintenance)
     assert status == 0 and json.loads(out)["window"] == {"from": "2026-09-01", "to": "2026-10-26"}, err
-    real = sheets.request_options
-    monkeypatch.setattr(sheets, "request_options", lambda request, window: real(request, (window[0], window[1] - timedelta(weeks=1))))
+    real = issuing.request_options
+    monkeypatch.setattr(issuing, "request_options", lambda request, window: real(request, (window[0], window[1] - timedelta(weeks=1))))
     status, _, err = run(*maintenance)
     assert refused(status, err) and "the engine gives {'from': '2026-09-01', 'to': '2026-10-19'}, the second check {'from': '2026-09-01', 'to': '2026-10-26'}" in err
 

@@ -300,7 +300,7 @@ def test_a_log_from_before_the_seal(run, tmp_path):
 
 
 def test_verify_on_the_page_heads_a_forged_sheet_so(tmp_path, run):
-    from dosing.sheets import verify as check
+    from dosing.verification import verify as check
 
     issue(run, tmp_path)
     with log(tmp_path) as db:
@@ -318,7 +318,8 @@ def printed_documents():
     from dosing.documents import documents, render
     from dosing.patient import load
     from dosing.regimen import load_phase, load_protocol
-    from dosing.sheets import compute, request_options, Request
+    from dosing.pipeline import compute
+    from dosing.requests import Request, request_options
 
     protocol = load_protocol(None)
     request = Request(start=date(2026, 6, 1), out=None, format="html")

@@ -15,7 +15,7 @@ changed), and compares its answer with the engine's JSON orders (the dict
 - `regimens`: the regimen folder (regimens/ or a centre's copy); `protocol`:
   the protocol's folder name in it ("all-baby-2021").
 - `phase`: the phase's name; `start`: day 1.
-- `options`: what `dosing.sheets.request_options` records (infusion_start
+- `options`: what `dosing.requests.request_options` records (infusion_start
   "HH:MM" or None, window [from, to] or None, bag_hours, substitute). Where
   the request's own choice is known, `weeks` and `window_from` too: the window
   is then derived here (the phase's default weeks where none are asked for),

@@ -1,0 +1,200 @@
+"""What each command of the command line does, from its parsed arguments to its output and exit status.
+
+The sheet and resume commands turn their arguments into the requests the web
+page makes too (dosing.requests) and call the same steps (dosing.issuing,
+dosing.resumption, dosing.verification); `serve` starts the web page.
+"""
+
+import json
+import sys
+
+import attrs
+
+from dosing.requests import Request, ResumeRequest
+
+EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
+
+
+def _sheet(arguments) -> int:
+    # Started first, so WeasyPrint loads in another process while the doses are computed.
+    printer = None
+    if arguments.format == "pdf":
+        from dosing.printer import Printer
+
+        printer = Printer()
+    try:
+        return _sheets(arguments, printer)
+    finally:
+        if printer is not None:
+            printer.cancel()
+
+
+def _sheets(arguments, printer) -> int:
+    from dosing.errors import InputError, RegimenError
+    from dosing.regimen import load_phase, load_protocol
+
+    try:
+        protocol = load_protocol(arguments.regimens)
+        phase = load_phase(protocol, arguments.phase)
+    except RegimenError as exc:
+        print(f"dosing: refused: regimen data: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    from dosing.issuing import Pending, prepare
+
+    request, status, results = _request(Request, arguments), EXIT_OK, []
+    for path in arguments.patients:
+        try:
+            result = prepare(path, protocol, phase, request)
+        except (InputError, RegimenError) as exc:
+            print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
+            status = EXIT_REFUSED
+            continue
+        if isinstance(result, Pending):
+            from dosing.documents import render
+
+            result.htmls = [render.html(d) for d in result.documents]
+            if printer is not None:
+                printer.submit(result.htmls)  # laid out while the next patient is computed
+        results.append((path, result))
+    pending = [(path, result) for path, result in results if isinstance(result, Pending)]
+    if pending:
+        made = printer.collect() if printer is not None else [h.encode("utf-8") for _, p in pending for h in p.htmls]
+        for path, result in pending:
+            mine, made = made[:len(result.documents)], made[len(result.documents):]
+            try:
+                for written in result.finish(mine):
+                    print(written)
+            except (InputError, RegimenError) as exc:
+                print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
+                status = EXIT_REFUSED
+                continue
+            finally:
+                for line in result.recovered:  # a run stopped while issuing into this folder, rolled back (dosing.output)
+                    print(f"note: {line}", file=sys.stderr)
+            for warning in result.orders.warnings:
+                print(f"warning: {path}: {warning}", file=sys.stderr)
+    results = [result for _, result in results]
+    if arguments.format == "json" and results:
+        print(json.dumps(results[0] if len(arguments.patients) == 1 else results, indent=2, ensure_ascii=False))
+    return status
+
+
+def _serve(arguments) -> int:
+    try:
+        from dosing import web
+    except ImportError as exc:
+        print(f"dosing: refused: serve needs the web extra ({exc.name} is not installed); install it with: pip install \".[web]\"",
+              file=sys.stderr)
+        return EXIT_USAGE
+    from dosing.errors import InputError, RegimenError
+    from dosing.output import ready_folder
+
+    try:
+        ready_folder(arguments.out)
+        return web.serve(arguments.host, arguments.port, arguments.out, arguments.regimens)
+    except InputError as exc:
+        print(f"dosing: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except RegimenError as exc:
+        print(f"dosing: refused: regimen data: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _plan(arguments) -> int:
+    from dosing import patient as patients
+    from dosing.errors import InputError, RegimenError
+    from dosing.pathway import plan, with_dates
+    from dosing.regimen import load_protocol
+
+    try:
+        patient = patients.load(arguments.patient)
+        protocol = load_protocol(arguments.regimens)
+        result = with_dates(plan(patient, protocol), protocol, patient, arguments.start)
+    except (InputError, RegimenError) as exc:
+        print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    if arguments.format == "json":
+        print(json.dumps({
+            "patient": {"id": patient.id, "birth_date": patient.birth_date.isoformat()},
+            "initial_risk": result.initial_risk,
+            "current_risk": result.current_risk,
+            "phases": list(result.phases),
+            "awaiting": result.awaiting,
+            "off_protocol": result.off_protocol,
+            "reasons": list(result.reasons),
+            "estimated": [{"phase": s.phase, "start": s.start and s.start.isoformat(), "end": s.end and s.end.isoformat()} for s in result.steps],
+        }, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(f"{patient.name} ({patient.id}), born {patient.birth_date}, diagnosed {patient.diagnosis_date}")
+    print(f"Risk group: {result.initial_risk} at diagnosis, {result.current_risk} now")
+    for reason in result.reasons:
+        print(f"  - {reason}")
+    print("Phases (estimated dates; counts and results decide the real ones):")
+    for step in result.steps:
+        when = f"from {step.start}" + (f" to {step.end}" if step.end else " (referral)")
+        print(f"  {step.phase:<16} {when}")
+    if result.off_protocol:
+        print("OFF PROTOCOL: nothing further is planned.")
+    print(f"Awaiting: {result.awaiting or 'nothing'}")
+    return EXIT_OK
+
+
+def _resume(arguments) -> int:
+    from dosing.errors import InputError, RegimenError
+    from dosing.documents.json_orders import bag_dict
+    from dosing.regimen import load_protocol
+    from dosing.resumption import resume
+
+    try:
+        found = resume(arguments.patient, load_protocol(arguments.regimens), _request(ResumeRequest, arguments))
+        if arguments.format == "json":
+            result = found.result
+            print(json.dumps({
+                "patient": {"id": found.patient.id, "birth_date": found.patient.birth_date.isoformat()},
+                "course_start": found.course_start.isoformat(timespec="minutes"),
+                "stopped": arguments.stopped.isoformat(timespec="minutes"),
+                "restart": arguments.restart.isoformat(timespec="minutes"),
+                "infused_hours": round(result.infused_hours, 2),
+                "interruption_hours": round(result.interruption.total_seconds() / 3600, 2),
+                "new_course": result.new_course,
+                "remaining_hours": round(result.remaining_hours, 2),
+                "premedication": {"drug": "dexamethasone", "route": "IV", "dose": found.premedication.total.m_as("mg"), "unit": "mg"}
+                if result.premedication else None,
+                "bags": [bag_dict(b) for b in result.bags],
+                "notes": list(found.said),
+            }, indent=2, ensure_ascii=False))
+            return EXIT_OK
+        from dosing.documents import render
+
+        make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
+        for written in found.finish([make(d) for d in found.documents]):
+            print(written)
+        for line in found.recovered:
+            print(f"note: {line}", file=sys.stderr)
+        for line in found.said:
+            print(f"note: {line}", file=sys.stderr)
+        return EXIT_OK
+    except (InputError, RegimenError) as exc:
+        print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _verify(arguments) -> int:
+    from dosing.errors import InputError, RegimenError
+    from dosing.verification import verify
+
+    try:
+        result = verify(arguments.sheet_file, arguments.regimens)
+    except (InputError, RegimenError) as exc:
+        print(f"dosing: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print("\n".join(result.said))
+    return EXIT_OK if result.matches else EXIT_REFUSED
+
+
+def _request(kind, arguments):
+    """The command's options as a dosing.requests request: the fields by the same names as the options."""
+    return kind(**{name: getattr(arguments, name) for name in attrs.fields_dict(kind)})
+
+
+COMMANDS = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify, "serve": _serve}

@@ -1,0 +1,92 @@
+"""What the page's buttons do, once the form's patient file has loaded: plan, preview, issue, resume, verify.
+
+Each calls the steps the command line calls (dosing.pathway, dosing.issuing,
+dosing.resumption, dosing.verification, dosing.documents.render) and returns what the
+page shows, by the names the page template uses. Bad input raises InputError
+or RegimenError, which the page shows beside the box or at the top.
+"""
+
+import re
+
+from dosing.errors import InputError, RegimenError
+from dosing.requests import ResumeRequest, parse_moment
+from dosing.web.form import phase_name, sheet_option, sheet_request
+
+#: the name of a file the page may verify or hand out: an issued sheet's, never a path
+ISSUED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.(pdf|html)$")
+
+
+class Refused(Exception):
+    """What the page says at the top instead of the action's result, a line each."""
+
+    def __init__(self, *problems: str):
+        super().__init__(*problems)
+        self.problems = list(problems)
+
+
+def plan(patient, protocol):
+    """The risk group, the phases the results lead to and their estimated dates (`dosing plan`)."""
+    from dosing import pathway
+
+    return pathway.with_dates(pathway.plan(patient, protocol), protocol, patient)
+
+
+def sheets(path, values: dict, preview: bool, protocol, out, layout) -> dict:
+    """The sheets previewed (nothing written), or issued into `out` as `dosing sheet` issues them."""
+    from dosing.documents import render
+    from dosing.issuing import prepare
+    from dosing.regimen import load_phase
+
+    name = phase_name(values)
+    request = sheet_request(values, out)
+    pending = prepare(path, protocol, load_phase(protocol, name), request, preview=preview)
+    if preview:
+        frames = [{"title": d.title, "kind": d.kind, "html": render.html(d)} for d in pending.documents]
+        return {"preview": {"frames": frames, "version": pending.version}, "notes": _warnings(pending)}
+    with layout:  # one PDF laid out at a time: WeasyPrint is not made for threads
+        made = [render.pdf(d) for d in pending.documents]
+        written = pending.finish(made)
+    return {"issued": [p.name for p in written], "notes": pending.recovered + _warnings(pending)}
+
+
+def resume(path, values: dict, protocol, out, layout) -> dict:
+    """The blinatumomab bags after an interruption, as `dosing blinatumomab-resume` writes them."""
+    from dosing.documents import render
+    from dosing.regimen import load_phase
+    from dosing.resumption import resume as resumed
+
+    values = values | {"sheet.phase": "blinatumomab"}
+    phase_name(values)
+    request = sheet_request(values, out)  # every sheet option on the form read, as for a sheet
+    load_phase(protocol, "blinatumomab")
+    stopped = sheet_option(values, "stopped", parse_moment, required=True)
+    restart = sheet_option(values, "restart", parse_moment, required=True)
+    asked = ResumeRequest(start=request.start, infusion_start=request.infusion_start, stopped=stopped, restart=restart,
+                          bag_hours=request.bag_hours, override_pathway=request.override_pathway, out=out, format="pdf",
+                          override_dates=request.override_dates, today=None)
+    found = resumed(path, protocol, asked)
+    with layout:
+        written = found.finish([render.pdf(d) for d in found.documents])
+    return {"issued": [p.name for p in written], "notes": found.recovered + list(found.said)}
+
+
+def verify(name: str, out, regimens) -> dict:
+    """An issued sheet in `out` checked against its issue log and recomputed (`dosing verify`)."""
+    from dosing.verification import verify as verified
+
+    if not ISSUED.match(name):
+        raise Refused(f"{name!r} is not the name of an issued sheet")
+    try:
+        result = verified(out / name, regimens)
+    except (InputError, RegimenError) as exc:
+        raise Refused(f"verify {name}: {exc}") from None
+    return {"verification": {"name": name, "said": result.said, "matches": result.matches, "replaced_by": result.replaced_by,
+                             "headline": result.headline}}
+
+
+def _warnings(pending) -> list[str]:
+    """The sheet's warnings, with Tall Man names as the sheets print them (safety.md)."""
+    from dosing.formatting import tall_man
+
+    names = pending.documents[0].context["tall_man"]
+    return [tall_man(warning, names) for warning in pending.orders.warnings]

@@ -1,0 +1,184 @@
+"""The page's form and the patient file: form rows <-> the TOML the command line reads, and the sheet's options.
+
+The form's boxes are named as the patient file names its fields
+(`measurements[2].weight`), so an error the patient loader gives lands beside
+its box (`form_field`). The sheet's options are read with the same parsers as
+the command line's (dosing.requests) into the same `Request`.
+"""
+
+import re
+from datetime import date
+
+import tomli_w
+
+from dosing.errors import InputError
+from dosing.requests import (DOCUMENTS, PHASES, OptionError, Request, parse_bag_hours, parse_date, parse_clock, parse_documents,
+                             parse_reason, parse_weeks)
+
+
+ARRAYS = {
+    # the patient file's arrays of tables, with the fields the form shows for each row
+    "measurements": ("date", "weight", "length"),
+    "mrd": ("timepoint", "method", "value"),
+    "remission": ("timepoint", "in_remission"),
+    "anthracyclines": ("date", "drug", "amount"),
+}
+_ROW_FIELD = re.compile(r"^(measurements|mrd|remission|anthracyclines)\[(\d{1,3})\]\.([a-z_]+)$")
+
+
+def form_rows(form) -> dict[str, list[int]]:
+    """The row numbers the form holds for each array, in order."""
+    rows = {name: set() for name in ARRAYS}
+    for key in form:
+        match = _ROW_FIELD.match(key)
+        if match:
+            rows[match[1]].add(int(match[2]))
+    return {name: sorted(numbers) for name, numbers in rows.items()}
+
+
+def patient_data(form) -> tuple[dict, dict[str, str]]:
+    """The patient file as a dict, from the form; and where each file row came from on the form.
+
+    Blank rows are left out, so the file's `measurements[1]` (the loader counts
+    from 1, as people do) may be row 3 on the form: the second result maps the
+    file's name back to the form's.
+    """
+    value = lambda key: (form.get(key) or "").strip()  # noqa: E731
+    patient = {key: value(f"patient.{key}") for key in ("id", "name", "sex")}
+    for key in ("birth_date", "diagnosis_date"):
+        patient[key] = _date_or_text(value(f"patient.{key}"))
+    if form.get("patient.no_known_allergies"):
+        patient["allergies"] = []
+    elif value("patient.allergies"):
+        patient["allergies"] = [a.strip() for a in value("patient.allergies").split(";") if a.strip()]
+    data = {
+        "patient": {k: v for k, v in patient.items() if v != ""},
+        "disease": {k: v for k in ("kmt2a", "cns") if (v := value(f"disease.{k}"))},
+    }
+    where, rows = {}, form_rows(form)
+    for name, fields in ARRAYS.items():
+        entries = []
+        for row in rows[name]:
+            entry = {field: value(f"{name}[{row}].{field}") for field in fields}
+            if not any(entry.values()):
+                continue
+            where[f"{name}[{len(entries) + 1}]"] = f"{name}[{row}]"  # the loader counts from 1
+            entries.append(_file_entry(name, entry))
+        if entries:
+            data[name] = entries
+    return data, where
+
+
+def _file_entry(name: str, entry: dict) -> dict:
+    """One row of the form as the file writes it: dates bare, "negative" as a result, yes/no as true/false."""
+    written = {k: v for k, v in entry.items() if v != ""}
+    if "date" in written:
+        written["date"] = _date_or_text(written["date"])
+    if name == "mrd" and written.get("value", "").lower() == "negative":
+        written["result"] = "negative"
+        del written["value"]
+    if name == "remission" and written.get("in_remission") in ("true", "false"):
+        written["in_remission"] = written["in_remission"] == "true"
+    return written
+
+
+def _date_or_text(text: str):
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return text  # the patient loader names the field and says how to write it
+
+
+def form_values(data: dict) -> dict[str, str]:
+    """A patient file's values as the form shows them (opening a file fills the form)."""
+    values = {}
+    for table in ("patient", "disease"):
+        for key, v in _table(data, table).items():
+            if key == "allergies" and isinstance(v, list):
+                values["patient.no_known_allergies"] = "on" if not v else ""
+                values["patient.allergies"] = "; ".join(map(str, v))
+            else:
+                values[f"{table}.{key}"] = _shown(v)
+    for name in ARRAYS:
+        entries = data.get(name)
+        for row, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
+            if not isinstance(entry, dict):
+                continue
+            for key, v in entry.items():
+                key = "value" if (name, key) == ("mrd", "result") else key
+                values[f"{name}[{row}].{key}"] = _shown(v)
+    return values
+
+
+def _table(data: dict, name: str) -> dict:
+    found = data.get(name)
+    return found if isinstance(found, dict) else {}
+
+
+def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def patient_toml(data: dict) -> str:
+    """The patient file the command line reads, as the page writes it."""
+    return ("# ALL-Baby-2021 patient file, written by the dosing web page.\n"
+            "# The command line reads it as it is: dosing plan THIS-FILE; dosing sheet THIS-FILE --phase ... --start ...\n"
+            + tomli_w.dumps(data))
+
+
+def form_field(error: InputError, where: dict[str, str]) -> str:
+    """The form box an error belongs beside: the file's name, mapped back to the form's row."""
+    field = error.field
+    if field.startswith("[["):  # a whole array, e.g. "[[measurements]] is missing"
+        return field.strip("[]")
+    if field.startswith("--"):
+        return "sheet." + field[2:].replace("-", "_")
+    match = re.match(r"^(measurements|mrd|remission|anthracyclines)\[(\d+)\](.*)$", field)
+    if match:
+        field = where.get(f"{match[1]}[{match[2]}]", f"{match[1]}[{match[2]}]") + match[3]
+        if re.search(r"^mrd\[\d+\](\.result)?$", field):
+            field = re.sub(r"(\.result)?$", ".value", field, count=1)
+    if field == "output":
+        return "sheet.reissue"
+    return field
+
+def sheet_request(values: dict, out) -> Request:
+    """The sheet's options from the form, read as the command line reads them, into the same request."""
+    def parsed(field, parse, required=False):
+        return sheet_option(values, field, parse, required)
+
+    kinds = [k for k in DOCUMENTS if values.get(f"sheet.documents.{k}")]
+    bag_hours = parsed("bag_hours", parse_bag_hours)
+    return Request(
+        start=parsed("start", parse_date, required=True), out=out,
+        infusion_start=parsed("infusion_start", parse_clock), weeks=parsed("weeks", parse_weeks),
+        window_from=parsed("window_from", parse_date), bag_hours=bag_hours or 24,
+        documents=parse_documents(",".join(kinds)) if kinds else None,
+        override_pathway=parsed("override_pathway", parse_reason), reissue=parsed("reissue", parse_reason),
+        override_dates=parsed("override_dates", parse_reason),
+        substitute=values.get("sheet.substitute") or None,
+    )
+
+
+def phase_name(values: dict) -> str:
+    """The phase chosen on the form; one not in the list is refused beside the list."""
+    name = values.get("sheet.phase", "")
+    if name not in PHASES:
+        raise InputError("--phase", f"{name!r} is not a phase", "choose a phase from the list")
+    return name
+
+
+def sheet_option(values: dict, field: str, parse, required: bool = False):
+    """A sheet option from the form, through the parser the command line reads it with (dosing.requests)."""
+    text = (values.get(f"sheet.{field}") or "").strip()
+    option = f"--{field.replace('_', '-')}"
+    if not text:
+        if required:
+            raise InputError(option, "is needed", "fill it in above")
+        return None
+    try:
+        return parse(text)
+    except OptionError as exc:
+        raise InputError(option, str(exc)) from None
