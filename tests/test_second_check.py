@@ -72,7 +72,7 @@ def test_a_centre_using_the_label_rules_and_another_bsa_formula_gets_its_sheet(r
 
 @pytest.mark.parametrize("slip", ["round_down", "wrong_factor", "lost_cap", "bsa"])
 def test_an_engine_slip_refuses_the_sheet(run, monkeypatch, tmp_path, slip):
-    from dosing import dose, schedule
+    from dosing import body, dose
 
     if slip == "round_down":
         def round_down(exact, size):  # the engine's one rounding step, made to round down
@@ -83,8 +83,8 @@ def test_an_engine_slip_refuses_the_sheet(run, monkeypatch, tmp_path, slip):
     elif slip == "lost_cap":
         monkeypatch.setattr(dose, "apply_cap", lambda amount, cap, n: (amount * 1.5, False))
     else:
-        real = schedule.bsa
-        monkeypatch.setattr(schedule, "bsa", lambda weight, length, formula: real(weight, length, formula) * 1.02)  # 2 % too large
+        real = body.bsa
+        monkeypatch.setattr(body, "bsa", lambda weight, length, formula: real(weight, length, formula) * 1.02)  # 2 % too large
     status, out, err = run("sheet", EXAMPLES / "standard-risk.toml", "--phase", "induction", "--start", "2026-06-01", "--out", tmp_path / "out")
     assert refused(status, err), err
     assert not (tmp_path / "out").exists()
