@@ -7,7 +7,7 @@ regimens/grammar-examples.toml), chooses the measurement, the window, the
 phase's last day and the age in months itself, does its arithmetic in Decimal
 under a local context (the process's decimal context is never read or
 changed), and compares its answer with the engine's JSON orders (the dict
-`dosing.json_orders.as_dict` makes, docs/interfaces.md) as plain data.
+`dosing.documents.json_orders.as_dict` makes, docs/interfaces.md) as plain data.
 
     check(patient_toml, regimens, protocol, phase, start, options, orders) -> list[str]
 
