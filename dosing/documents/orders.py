@@ -7,8 +7,8 @@ templates/intrathecal.html lay it out.
 """
 
 from dosing.documents.phrases import age_text, dose_text
-from dosing.formatting import amount, band_text, day, day_ranges, number, percent, short_day, working, written
 from dosing.dose import decimal
+from dosing.formatting import amount, band_text, day, day_ranges, number, percent, short_day, working, written
 from dosing.regimen import weakest
 from dosing.units import Q, is_per_day
 
