@@ -150,7 +150,7 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
 
 def _weight_change(orders, log):
     """safety.md: a weight 5 % (protocol.toml [warnings]) or more from the last sheet issued for this patient is a warning."""
-    from dosing.schedule import with_notice
+    from dosing.orders import with_notice
 
     last = log.last_for_patient(orders.patient.id)
     if last is None:

@@ -95,10 +95,7 @@ class PhaseOrders:
     withheld: tuple = ()  #: per order not made, its days as (schedule.Withheld.What, ...): no step gives the dose within the bound
     substitution: object = None  #: regimen.Substitution the pharmacist chose, where one was
     infusion_start_assumed: bool = False  #: an order is timed from the infusion start and none was given: 08:00 is assumed
-    findings: tuple = ()  #: dosing.findings.Finding: what the checks found, once for the whole phase (worded by the documents)
-    # Until every document words the findings itself (dosing.documents.wording), the sentences are kept here too:
-    notices: tuple[str, ...] = ()  #: the findings about the whole phase, as printed first on every document
-    warnings: tuple[str, ...] = ()  #: every finding's sentence: the notices, then the checks on the orders
+    findings: tuple = ()  #: dosing.findings.Finding: what the checks found, once for the whole phase (worded by dosing.documents.wording)
 
     @property
     def end(self) -> date:
@@ -123,13 +120,7 @@ def with_notice(orders: PhaseOrders, notice) -> PhaseOrders:
     """A finding about the whole phase, first on every document and in the JSON.
 
     `notice` is a Finding (dosing.dates.check gives them) or a sentence (the weight change since the
-    last sheet, until it is a finding of its own): a sentence is kept as a finding that says just it.
+    last sheet, a resumption's interruption): a sentence is kept as a finding that says just it.
     """
-    if isinstance(notice, Finding):
-        from dosing.documents.wording import sentences  # only for the sentences kept until the documents word findings
-
-        finding, (text,) = notice, sentences([notice])
-    else:
-        finding, text = Finding.said(notice), notice
-    return attrs.evolve(orders, findings=(finding,) + orders.findings, notices=(text,) + orders.notices,
-                        warnings=(text,) + orders.warnings)
+    finding = notice if isinstance(notice, Finding) else Finding.said(notice)
+    return attrs.evolve(orders, findings=(finding,) + orders.findings)

@@ -27,8 +27,7 @@ import attrs
 from dosing import allergies, bags, dates
 from dosing.anthracyclines import cumulative
 from dosing.body import measure
-from dosing.documents.wording import sentences
-from dosing.findings import NOTICE, find
+from dosing.findings import find
 from dosing.schedule import phase_orders
 from dosing.units import Q
 
@@ -70,8 +69,8 @@ def calculate(patient, protocol, phase, start: date, *, infusion_start: time | N
     # schedule: a continuous infusion's bags, then the cumulative anthracyclines
     orders = plan_bags(orders, bag_hours)
     orders = attrs.evolve(orders, anthracyclines=cumulative(orders))
-    # checks: every finding, once
-    return with_findings(orders, tuple(notices) + find(orders))
+    # checks: every finding, once (the documents word them: dosing.documents.wording)
+    return attrs.evolve(orders, findings=tuple(notices) + find(orders))
 
 
 def plan_bags(orders, bag_hours: int):
@@ -85,13 +84,6 @@ def plan_bags(orders, bag_hours: int):
     planned = bags.plan(first.total / Q(1, "day"), datetime.combine(orders.start, orders.infusion_start), bag_hours,
                         orders.measurement.weight, product, hours=24 * len(order.days))
     return attrs.evolve(orders, bags=tuple(planned), product=product)
-
-
-def with_findings(orders, findings: tuple):
-    """The orders with their findings (and, until every document words them itself, their sentences)."""
-    said = sentences(findings)
-    notices = tuple(text for finding, text in zip(findings, said) if finding.severity == NOTICE)
-    return attrs.evolve(orders, findings=findings, notices=notices, warnings=tuple(said))
 
 
 def second_check(patient_text: str, protocol, phase_name: str, start: date, options: dict, orders) -> None:

@@ -13,7 +13,7 @@ import attrs
 
 from dosing import dose as arithmetic
 from dosing.errors import InputError
-from dosing.orders import Administration, PhaseOrders, with_notice  # noqa: F401  (with_notice: callers until they use dosing.orders)
+from dosing.orders import Administration, PhaseOrders
 from dosing.patient import Patient
 from dosing.regimen import Order, Phase, Protocol, Value
 from dosing.units import basis_kind

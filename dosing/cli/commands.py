@@ -10,6 +10,7 @@ import sys
 
 import attrs
 
+from dosing.documents.wording import sentences
 from dosing.requests import Request, ResumeRequest
 
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
@@ -71,7 +72,7 @@ def _sheets(arguments, printer) -> int:
             finally:
                 for line in result.recovered:  # a run stopped while issuing into this folder, rolled back (dosing.output)
                     print(f"note: {line}", file=sys.stderr)
-            for warning in result.orders.warnings:
+            for warning in sentences(result.orders.findings):
                 print(f"warning: {path}: {warning}", file=sys.stderr)
     results = [result for _, result in results]
     if arguments.format == "json" and results:

@@ -86,7 +86,8 @@ def verify(name: str, out, regimens) -> dict:
 
 def _warnings(pending) -> list[str]:
     """The sheet's warnings, with Tall Man names as the sheets print them (safety.md)."""
+    from dosing.documents.wording import sentences
     from dosing.formatting import tall_man
 
     names = pending.documents[0].context["tall_man"]
-    return [tall_man(warning, names) for warning in pending.orders.warnings]
+    return [tall_man(warning, names) for warning in sentences(pending.orders.findings)]
