@@ -30,13 +30,12 @@ class Resumption:
 
 def resume(path: Path, protocol, request) -> Resumption:
     """The bags from the restart on, for the course `request` (a dosing.requests.ResumeRequest) describes."""
-    from dosing import bags
+    from dosing import bags, dates, output
     from dosing import patient as patients
     from dosing.documents import documents
-    from dosing import dates, output
-    from dosing.regimen import load_phase
     from dosing.orders import with_notice
     from dosing.pipeline import calculate
+    from dosing.regimen import load_phase
 
     phase = load_phase(protocol, "blinatumomab")
     patient = patients.load(path)
