@@ -33,7 +33,7 @@ class Finding:
 
     @classmethod
     def said(cls, text: str) -> "Finding":
-        """A notice still written as a sentence where it arises (the weight change since the last sheet)."""
+        """A notice a caller gives as a sentence (a test, or a centre's own addition): printed as given."""
         return cls("said", Said(text), NOTICE)
 
     def concerns(self, ids: set[int]) -> bool:
@@ -47,6 +47,28 @@ class Finding:
 @attrs.frozen
 class Said:
     text: str
+
+
+@attrs.frozen
+class WeightChange:
+    """The weight on this sheet against the last sheet issued for the patient (safety.md; protocol.toml [warnings])."""
+
+    before_kg: float
+    now_kg: float
+    last_phase: str
+    last_issued: str  #: the date the last sheet was issued, YYYY-MM-DD
+
+    @property
+    def change(self) -> float:
+        return (self.now_kg - self.before_kg) / self.before_kg
+
+
+@attrs.frozen
+class Resumption:
+    """A blinatumomab infusion restarted after an interruption (dosing.bags.resume's result)."""
+
+    result: object  #: dosing.bags.Resumed: hours infused, the interruption, the course and premedication rules
+    premedication: object  #: the IV dexamethasone administration given before the restart, where one is due
 
 
 @attrs.frozen
@@ -221,3 +243,16 @@ def _fluid(orders) -> list[Finding]:
     if excess is None:
         return []
     return [Finding("fluid", excess, administrations=tuple(a for a in orders.administrations if a.route == "IV"))]
+
+
+def weight_change(orders, before_kg: float, last_phase: str, last_issued: str) -> Finding | None:
+    """The weight changed by the protocol's fraction or more since the last sheet issued (dosing.issuing reads the log)."""
+    now = orders.measurement.weight.m_as("kg")
+    if abs(now - before_kg) / before_kg >= float(orders.protocol.weight_change.value):
+        return Finding("weight change", WeightChange(before_kg, now, last_phase, last_issued), NOTICE)
+    return None
+
+
+def resumption(result, premedication) -> Finding:
+    """What a restart after an interruption means for the course (dosing.resumption)."""
+    return Finding("resumption", Resumption(result, premedication), NOTICE)

@@ -149,12 +149,13 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
 
 
 def _weight_change(orders, log):
-    """safety.md: a weight 5 % (protocol.toml [warnings]) or more from the last sheet issued for this patient is a warning."""
+    """safety.md: a weight 5 % (protocol.toml [warnings]) or more from the last sheet issued for this patient is a notice."""
+    from dosing.findings import weight_change
     from dosing.orders import with_notice
 
     last = log.last_for_patient(orders.patient.id)
-    if last is None:
-        return orders
+    found = last and weight_change(orders, last.orders["weight_kg"], last.phase, last.issued_at[:10])
+    return with_notice(orders, found) if found else orders
     before, now = last.orders["weight_kg"], orders.measurement.weight.m_as("kg")
     if abs(now - before) / before >= float(orders.protocol.weight_change.value):
         return with_notice(orders, f"Weight changed by {(now - before) / before:+.0%} since the last sheet issued for this patient "

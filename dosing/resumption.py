@@ -33,6 +33,8 @@ def resume(path: Path, protocol, request) -> Resumption:
     from dosing import bags, dates, output
     from dosing import patient as patients
     from dosing.documents import documents
+    from dosing.documents import wording
+    from dosing.findings import resumption
     from dosing.orders import with_notice
     from dosing.pipeline import calculate
     from dosing.regimen import load_phase
@@ -51,11 +53,10 @@ def resume(path: Path, protocol, request) -> Resumption:
     result = bags.resume(first.daily, first.start, request.stopped, request.restart, request.bag_hours,
                          orders.measurement.weight, orders.product, phase.course_hours.value)
     premedication = next(a for a in orders.administrations if a.drug == "dexamethasone" and a.route == "IV")
-    said = tuple(_resumption_text(result, premedication))
+    found = resumption(result, premedication)
+    said = tuple(wording.sentences([found]))
     chosen = []
-    resumed = attrs.evolve(orders, bags=result.bags)
-    for text in reversed(said):  # a finding each, first on the documents
-        resumed = with_notice(resumed, text)
+    resumed = with_notice(attrs.evolve(orders, bags=result.bags), found)  # first on the documents
     clock = request.infusion_start.strftime("%H:%M") if request.infusion_start else None
     second_check(Path(path).read_text(encoding="utf-8"), protocol, phase.name, request.start,
                  {"infusion_start": clock, "window": None, "bag_hours": request.bag_hours, "substitute": None,
@@ -78,20 +79,3 @@ def resume(path: Path, protocol, request) -> Resumption:
 
     return Resumption(patient=patient, course_start=first.start, result=result, premedication=premedication, said=said,
                       documents=chosen, finish=finish, recovered=recovered)
-
-
-def _resumption_text(result, premedication) -> list[str]:
-    from dosing.formatting import amount
-
-    hours = result.interruption.total_seconds() / 3600
-    said = [f"Infusion stopped after {result.infused_hours:g} hours and interrupted for {hours:g} hours."]
-    limit, course = f"{result.new_course_after.total_seconds() / 86400:g} days", f"{result.course_hours / 24:g}"
-    if result.new_course:
-        said.append(f"The interruption is longer than {limit}: this is a new course of {course} days ({result.course_hours:g} hours) from the restart, "
-                    "as the product label says. The prescriber must confirm a new course.")
-    else:
-        said.append(f"The interruption is {limit} or less: continue to {course} infusion days in total, {result.remaining_hours:g} hours from the restart.")
-    if result.premedication:
-        said.append(f"The interruption lasted {result.premedicate_after.total_seconds() / 3600:g} hours or more: give dexamethasone {amount(premedication.total, 'mg')} IV "
-                    "30 to 60 minutes before the restart.")
-    return said

@@ -151,3 +151,17 @@ def test_the_checks_run_once_for_all_the_documents_of_a_phase(run, monkeypatch, 
     assert status == 0, err
     assert len(list((tmp_path / "out").glob("*.html"))) == 4
     assert calls == {"find": 1, "growth": 1, "fluid": 1}
+
+
+@pytest.mark.parametrize("before_kg, notice", [(6.09, True), (6.1, False), (6.4, False), (6.73, False), (6.74, True), (7.0, True)])
+def test_the_weight_change_since_the_last_sheet_is_a_typed_notice_at_5_percent(before_kg, notice):
+    # standard-risk weighs 6.4 kg now. A notice when |6.4 - before| / before >= 0.05 (protocol.toml [warnings]):
+    # lighter before: (6.4 - b)/b >= 0.05 <=> b <= 6.4/1.05 = 6.0952: 6.09 yes (+5.09 %), 6.1 no (+4.92 %);
+    # heavier before: (b - 6.4)/b >= 0.05 <=> b >= 6.4/0.95 = 6.7368: 6.73 no (-4.90 %), 6.74 yes (-5.04 %).
+    orders = phase_of("standard-risk.toml")
+    finding = findings.weight_change(orders, before_kg, "induction", "2026-05-01")
+    assert (finding is not None) == notice
+    if notice:
+        assert finding.severity == NOTICE and (finding.facts.before_kg, finding.facts.now_kg) == (before_kg, 6.4)
+        assert sentences([finding]) == [f"Weight changed by {(6.4 - before_kg) / before_kg:+.0%} since the last sheet issued for "
+                                        f"this patient ({before_kg:g} kg, induction, issued 2026-05-01): check the weight and the doses."]

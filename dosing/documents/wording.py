@@ -8,14 +8,18 @@ the documents word them here. A document prints the notices first
 
 from dosing.dates import far_text
 from dosing.findings import NOTICE, WARNING
-from dosing.formatting import band_text, day_ranges, number, percent, significant, written
+from dosing.formatting import amount, band_text, day_ranges, number, percent, significant, written
 from dosing.regimen import TAG_MEANING
 from dosing.units import Q
 
 
 def sentences(findings) -> list[str]:
-    """Each finding's sentence, in the order given."""
-    return [_WORDS[finding.code](finding) for finding in findings]
+    """Each finding's sentence (a resumption's several), in the order given."""
+    said = []
+    for finding in findings:
+        words = _WORDS[finding.code](finding)
+        said += [words] if isinstance(words, str) else words
+    return said
 
 
 def notices(orders) -> list[str]:
@@ -178,8 +182,34 @@ def _rate(quantity, unit: str = "mL/hour") -> str:
     return f"{number(round(quantity.m_as(unit), 2))} {shown}"
 
 
+def _weight_change(finding) -> str:
+    f = finding.facts
+    return (f"Weight changed by {f.change:+.0%} since the last sheet issued for this patient "
+            f"({f.before_kg:g} kg, {f.last_phase}, issued {f.last_issued}): check the weight and the doses.")
+
+
+def _resumption(finding) -> list[str]:
+    """Several sentences: the interruption, the course from the restart, the premedication."""
+    result, premedication = finding.facts.result, finding.facts.premedication
+    hours = result.interruption.total_seconds() / 3600
+    said = [f"Infusion stopped after {result.infused_hours:g} hours and interrupted for {hours:g} hours."]
+    limit, course = f"{result.new_course_after.total_seconds() / 86400:g} days", f"{result.course_hours / 24:g}"
+    if result.new_course:
+        said.append(f"The interruption is longer than {limit}: this is a new course of {course} days ({result.course_hours:g} hours) "
+                    "from the restart, as the product label says. The prescriber must confirm a new course.")
+    else:
+        said.append(f"The interruption is {limit} or less: continue to {course} infusion days in total, "
+                    f"{result.remaining_hours:g} hours from the restart.")
+    if result.premedication:
+        said.append(f"The interruption lasted {result.premedicate_after.total_seconds() / 3600:g} hours or more: give dexamethasone "
+                    f"{amount(premedication.total, 'mg')} IV 30 to 60 minutes before the restart.")
+    return said
+
+
 _WORDS = {
     "said": lambda finding: finding.facts.text,
+    "weight change": _weight_change,
+    "resumption": _resumption,
     "dates override": _dates_override,
     "far from today": _far_from_today,
     "infusion start assumed": _infusion_start_assumed,
