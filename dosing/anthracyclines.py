@@ -1,4 +1,4 @@
-"""Cumulative anthracyclines: before this phase, in it, and after it (reference.md §10).
+"""Cumulative anthracyclines: before this phase, in it, and after it (docs/reference.md §10).
 
 The doxorubicin equivalents and the limits are regimen data (protocol.toml
 [anthracyclines], regimen.Anthracyclines); the sums are here, and

@@ -153,7 +153,7 @@ def check_bag_hours(product: Product, bag_hours: int, weight) -> BagSettings:
         raise InputError(
             "--bag-hours",
             f"a {bag_hours}-hour bag is made with {settings.diluent}; infants under "
-            f"{product.preservative_free_below.m_as('kg'):g} kg may have preservative-free bags only (reference.md §9, "
+            f"{product.preservative_free_below.m_as('kg'):g} kg may have preservative-free bags only (docs/reference.md §9, "
             f"product label), and this infant weighs {weight.m_as('kg'):g} kg",
             f"choose a preservative-free bag: {', '.join(str(h) for h, s in sorted(product.bags.items()) if not s.preservative)} hours",
         )
@@ -222,7 +222,7 @@ class Resumption:
 
 def resume(daily, course_start: datetime, stopped: datetime, restart: datetime, bag_hours: int, weight, product: Product,
            course_hours: float) -> Resumption:
-    """The bags after an interruption (reference.md §9, product label).
+    """The bags after an interruption (docs/reference.md §9, product label).
 
     Up to the product's new_course_after (7 days): continue to `course_hours` of
     infusion in total. Longer: a new course. A restart after premedicate_after

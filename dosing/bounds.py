@@ -23,13 +23,13 @@ LENGTH_MAX_CM = 120.0
 # registry text, tag S).
 AGE_AT_DIAGNOSIS_MAX_DAYS = 365
 
-# A measurement older than this at the phase start is stale (safety.md).
+# A measurement older than this at the phase start is stale (docs/safety.md).
 STALE_MEASUREMENT_DAYS = 7
-# The warning for a rounded dose far from the calculated one (safety.md, 5 %)
+# The warning for a rounded dose far from the calculated one (docs/safety.md, 5 %)
 # is a clinical rule a centre reviews: it is regimen data, protocol.toml [warnings].
 
 # The oldest a child on ALL-Baby-2021 can be: diagnosed by 365 days of life,
-# treated until 104 weeks (728 days) after diagnosis (reference.md: maintenance
+# treated until 104 weeks (728 days) after diagnosis (docs/reference.md: maintenance
 # runs until 104 weeks after diagnosis), so 365 + 728 = 1093 days. A
 # measurement or an earlier dose dated later than this cannot belong to the
 # child's treatment: the birth date or the other date has a slip in its year

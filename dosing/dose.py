@@ -1,6 +1,6 @@
 """Dose arithmetic: pure functions on pint quantities, nothing else.
 
-The order of operations is reference.md §11: basis × size × infant fraction,
+The order of operations is docs/reference.md §11: basis × size × infant fraction,
 divided into the day's doses, capped, then rounded half up per dose; the
 day's total is the rounded dose times the number of doses.
 """

@@ -51,7 +51,7 @@ class Said:
 
 @attrs.frozen
 class WeightChange:
-    """The weight on this sheet against the last sheet issued for the patient (safety.md; protocol.toml [warnings])."""
+    """The weight on this sheet against the last sheet issued for the patient (docs/safety.md; protocol.toml [warnings])."""
 
     before_kg: float
     now_kg: float
@@ -80,7 +80,7 @@ class StaleMeasurement:
 
 @attrs.frozen
 class FractionChange:
-    """The infant fraction of an order changes inside the phase (safety.md)."""
+    """The infant fraction of an order changes inside the phase (docs/safety.md)."""
 
     day: int
     date: date
@@ -91,7 +91,7 @@ class FractionChange:
 
 @attrs.frozen
 class BandChange:
-    """An INTRATHECAL order's age band changes inside the phase (safety.md)."""
+    """An INTRATHECAL order's age band changes inside the phase (docs/safety.md)."""
 
     day: int
     date: date
@@ -183,7 +183,7 @@ def _by_order(administrations):
 
 
 def _changes(administrations) -> list[Finding]:
-    """An infant fraction or INTRATHECAL band that changes inside the phase (safety.md)."""
+    """An infant fraction or INTRATHECAL band that changes inside the phase (docs/safety.md)."""
     found = []
     for series in _by_order(administrations):
         for before, after in zip(series, series[1:]):

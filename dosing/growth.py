@@ -1,4 +1,4 @@
-"""Weight and length against the WHO Child Growth Standard (reference.md, safety.md).
+"""Weight and length against the WHO Child Growth Standard (docs/reference.md, docs/safety.md).
 
 A measurement below the 0.1st or above the 99.9th centile for the infant's
 age and sex is a finding (dosing.findings; the sheet prints the centile): either a very unusual
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import attrs
 
-# safety.md: the centiles that make a measurement implausible enough to warn.
+# docs/safety.md: the centiles that make a measurement implausible enough to warn.
 LOW_CENTILE = 0.1
 HIGH_CENTILE = 99.9
 # The WHO standard tables rcpchgrowth ships: daily from birth to 2 years (infants,

@@ -149,7 +149,7 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
 
 
 def _weight_change(orders, log):
-    """safety.md: a weight 5 % (protocol.toml [warnings]) or more from the last sheet issued for this patient is a notice."""
+    """docs/safety.md: a weight 5 % (protocol.toml [warnings]) or more from the last sheet issued for this patient is a notice."""
     from dosing.findings import weight_change
     from dosing.orders import with_notice
 

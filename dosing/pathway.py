@@ -1,4 +1,4 @@
-"""Risk groups and the pathway through ALL-Baby-2021 (reference.md §2).
+"""Risk groups and the pathway through ALL-Baby-2021 (docs/reference.md §2).
 
 `plan` reads the patient's KMT2A and CNS status, MRD results and remission
 status, and returns the phases the results lead to so far, the result still
@@ -6,7 +6,7 @@ awaited, and why. The MRD threshold and the phases each branch leads to are
 regimen data (protocol.toml [pathway]); the branching is here. Every decision is a sentence in `reasons`, so the plan a
 pharmacist reads says what it rests on.
 
-The rules, as reference.md §2 states them (S unless noted):
+The rules, as docs/reference.md §2 states them (S unless noted):
 - initial group: no KMT2A rearrangement SR; rearranged, CNS1 IR; rearranged,
   CNS2 or CNS3 HR (A: the registry says "lesions of the CNS");
 - SR: day-36 MRD below the threshold (0.1 %) -> consolidation path; at it or

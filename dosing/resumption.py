@@ -1,4 +1,4 @@
-"""The blinatumomab bags after an interruption (`dosing blinatumomab-resume`, reference.md §9).
+"""The blinatumomab bags after an interruption (`dosing blinatumomab-resume`, docs/reference.md §9).
 
 Up to the regimen data's limit (7 days), the infusion continues to the course's
 28 infusion days in total; longer, a new course. The resumed bags go through

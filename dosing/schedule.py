@@ -109,7 +109,7 @@ def _slots(order: Order, start: date, clock: dict, earlier: dict, orders) -> lis
 
 
 def _weekly_stays_weekly(order: Order, days: list[int]) -> None:
-    """safety.md: a weekly drug resolving to daily is a hard stop."""
+    """docs/safety.md: a weekly drug resolving to daily is a hard stop."""
     if order.weekly and any(b - a < 7 for a, b in zip(days, days[1:])):
         raise InputError(f"{order.drug.name} {order.route}", "a weekly order falls on days less than 7 days apart", "check the regimen data")
 
@@ -180,7 +180,7 @@ def _finish(order, day, on, age, *, uncapped, times_per_day, rounding, values, p
         if by_volume:
             values = values + (product.concentration, protocol.smallest_volume)
     if capped and final > calculated:
-        # safety.md: a dose above its cap is a hard stop. Rounding up a capped dose can pass the
+        # docs/safety.md: a dose above its cap is a hard stop. Rounding up a capped dose can pass the
         # cap when the cap is not a whole number of rounding steps.
         raise InputError(
             f"{order.drug.name} day {day}",

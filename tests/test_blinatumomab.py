@@ -1,6 +1,6 @@
 """Blinatumomab: daily dose, bags, the 22 kg rule, preparation and interruptions.
 
-Worked by hand from ../shared/protocol/reference.md §9 and the product
+Worked by hand from docs/reference.md §9 and the product
 settings in regimens/products/blinatumomab.toml (Blincyto PI: 270 mL saline +
 5.5 mL IV Solution Stabilizer + drug at 12.5 mcg/mL; 10 mL/h for 24 hours,
 5 mL/h for 48, 3.3 mL/h for 72, 2.5 mL/h for 96, 0.6 mL/h for 168). The drug

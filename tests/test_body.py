@@ -11,7 +11,7 @@ from dosing.units import Q
 
 
 @pytest.mark.parametrize("kg, cm, expected", [
-    (6, 62, 0.3215),  # reference.md §1 worked value: √(62 × 6 / 3600) = √0.10333 = 0.3215
+    (6, 62, 0.3215),  # docs/reference.md §1 worked value: √(62 × 6 / 3600) = √0.10333 = 0.3215
     (4, 54, 0.2449),  # √(54 × 4 / 3600) = √0.06 = 0.2449
     (9, 72, 0.4243),  # √(72 × 9 / 3600) = √0.18 = 0.4243
 ])
@@ -43,7 +43,7 @@ def test_bsa_from_other_units():
     (date(2026, 1, 31), date(2026, 2, 27), 0),
     (date(2024, 1, 31), date(2024, 2, 29), 1),  # leap year
     (date(2024, 1, 31), date(2024, 2, 28), 0),
-    (date(2026, 3, 15), date(2026, 9, 15), 6),  # reference.md §1: born 15 March, 6 months on 15 September
+    (date(2026, 3, 15), date(2026, 9, 15), 6),  # docs/reference.md §1: born 15 March, 6 months on 15 September
     (date(2026, 3, 15), date(2026, 9, 14), 5),
     (date(2025, 6, 10), date(2026, 6, 10), 12),
     (date(2025, 6, 10), date(2026, 6, 9), 11),

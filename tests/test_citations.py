@@ -43,12 +43,7 @@ NOT_STATED = {}
 
 # Printed strings that cite a document by a name that does not resolve in a clone, and
 # why they may, for now. Keyed by a fragment of the string.
-PRINTED_EXCEPTIONS = {
-    "a new course (reference.md §9)": "command-line help of blinatumomab-resume, not printed on a sheet; "
-                                      "reworded with the code comments by the integrator",
-    "preservative-free bags only (reference.md §9": "a refusal message on standard error (--bag-hours), not printed on a "
-                                                    "sheet; reworded with the code comments by the integrator",
-}
+PRINTED_EXCEPTIONS = {}
 
 
 # -- reading -----------------------------------------------------------------------

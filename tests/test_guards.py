@@ -93,7 +93,7 @@ def test_small_taper_doses_are_measured_by_volume(run, patient_file):
     for a in data["administrations"]:
         if a["rule"] != "age band":
             assert abs(a["dose_each"] - a["calculated"] / a["times_per_day"]) <= 0.1 * a["calculated"] / a["times_per_day"] + 1e-9, a
-    # Over 5 % is still a warning (safety.md): days 35-36 at 5.1 %.
+    # Over 5 % is still a warning (docs/safety.md): days 35-36 at 5.1 %.
     assert any("days 35, 36" in w and "measurable volume moves each dose by 5.1%" in w for w in data["warnings"])
 
 

@@ -1,4 +1,4 @@
-"""Induction doses, worked by hand from ../shared/protocol/reference.md.
+"""Induction doses, worked by hand from docs/reference.md.
 
 Every expected dose is written out with its arithmetic: BSA by Mosteller
 √(cm × kg / 3600), unrounded; × the dose basis; × the infant fraction for the
@@ -153,7 +153,7 @@ def test_intrathecal_bands_by_age_on_the_day(run, start, age, methotrexate, cyta
 
 
 def test_json_shape_as_interfaces_md(run, patient_file):
-    # The interfaces.md example infant: 6.2 kg, 63 cm, born 2026-02-10, induction from 2026-05-05.
+    # The docs/interfaces.md example infant: 6.2 kg, 63 cm, born 2026-02-10, induction from 2026-05-05.
     data = orders_json(run, patient_file(), "2026-05-05")
     assert data["patient"] == {"id": "MRN-T0001", "birth_date": "2026-02-10"}
     assert (data["phase"], data["start"], data["weight_kg"], data["length_cm"]) == ("induction", "2026-05-05", 6.2, 63)
@@ -214,7 +214,7 @@ def test_label_weight_rules_can_be_switched_on(run, patient_file, tmp_path):
     assert given(json.loads(out), "pegaspargase", "IV", 5)["dose"] == 510
 
 
-# -- any infant: an independent calculation from reference.md -------------------------
+# -- any infant: an independent calculation from docs/reference.md -------------------------
 
 
 def _add_months(born: date, months: int) -> date:
@@ -237,7 +237,7 @@ def _half_up(value: float, step: str) -> Decimal:
 
 
 def _within_ten_percent(value: float, step: str, fine: str | None) -> Decimal | None:
-    """HOPA (reference.md §12): half up to the step, or to the measurable-volume step where the
+    """HOPA (docs/reference.md §12): half up to the step, or to the measurable-volume step where the
     step moves the dose more than 10 %; None when neither keeps it within 10 % (not ordered)."""
     exact = Decimal(repr(value))
     for candidate in (step, fine):
@@ -249,7 +249,7 @@ def _within_ten_percent(value: float, step: str, fine: str | None) -> Decimal | 
 
 
 def expected_induction(born: date, kg: float, cm: float, start: date) -> dict:
-    """reference.md §1, §3, §8, §11 and §12, written out plainly.
+    """docs/reference.md §1, §3, §8, §11 and §12, written out plainly.
 
     The BSA is rounded half up to 0.0001 m² before any dose (it is printed so). Dexamethasone by
     mouth is measured by volume where the 0.05 mg step would move a dose over 10 %: 0.4 mg/mL oral

@@ -57,7 +57,7 @@ def test_changed_inputs_make_a_new_version_that_says_what_changed(run, tmp_path)
     assert "VERSION 2 – replaces version 1" in sheet and "weight 6.4 kg -> 6.8 kg" in sheet
     # Every changed dose, as ordered, with the names the sheet prints:
     assert "doses changed: DAUNOrubicin" in sheet and all(change in sheet for change in WEIGHT_CHANGES) and "; ..." not in sheet
-    # safety.md: weight changed 5 % or more since the last sheet (6.4 -> 6.8 kg is +6 %)
+    # docs/safety.md: weight changed 5 % or more since the last sheet (6.4 -> 6.8 kg is +6 %)
     assert "Weight changed by +6% since the last sheet issued for this patient" in sheet
 
 

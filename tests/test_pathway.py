@@ -1,4 +1,4 @@
-"""Risk groups and the pathway, every branch and boundary of reference.md §2."""
+"""Risk groups and the pathway, every branch and boundary of docs/reference.md §2."""
 
 import json
 

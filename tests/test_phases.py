@@ -1,4 +1,4 @@
-"""Every phase after induction, worked by hand from ../shared/protocol/reference.md §4-§9.
+"""Every phase after induction, worked by hand from docs/reference.md §4-§9.
 
 The infant is examples/standard-risk.toml: 6.4 kg, 62 cm, so BSA by Mosteller
 √(62 × 6.4 / 3600) = 0.33200 m²; born 2026-01-20, so 5 months until

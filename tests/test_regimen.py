@@ -51,7 +51,7 @@ def test_induction_is_reference_md_section_3():
         ("6 mg/m2/day", 1, 28), ("3 mg/m2/day", 29, 31), ("1.5 mg/m2/day", 32, 34), ("0.75 mg/m2/day", 35, 36)]
     assert dex.divided == 3
     assert by_drug[("vincristine", "IV")].cap.value.m_as("mg") == 2
-    # Provenance as reference.md tags it: daunorubicin dose P, its days S; the IT dexamethasone table is a placeholder.
+    # Provenance as docs/reference.md tags it: daunorubicin dose P, its days S; the IT dexamethasone table is a placeholder.
     assert by_drug[("daunorubicin", "IV")].steps[0].value.tag == "P"
     assert by_drug[("daunorubicin", "IV")].days_value.tag == "S"
     assert by_drug[("dexamethasone", "INTRATHECAL")].age_value.tag == "?"

@@ -1,4 +1,4 @@
-"""safety.md's hard stops and warnings that other test files do not already pin, one test each.
+"""docs/safety.md's hard stops and warnings that other test files do not already pin, one test each.
 
 Covered elsewhere: impossible weight and length, a wrong-kind unit, measurement
 before birth, no measurement before the start, age at diagnosis (test_patient);

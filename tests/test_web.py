@@ -87,7 +87,7 @@ def test_the_plan_is_the_command_lines_plan(client, capsys):
     page = post(client, example_form("sr-moves-to-high-risk.toml"), "plan").get_data(as_text=True)
     main(["plan", str(EXAMPLES / "sr-moves-to-high-risk.toml"), "--format", "json"])
     plan = json.loads(capsys.readouterr().out)
-    # Day-36 MRD exactly 0.1 % is high risk (reference.md: "0.1 % or more"), so blinatumomab then HSCT.
+    # Day-36 MRD exactly 0.1 % is high risk (docs/reference.md: "0.1 % or more"), so blinatumomab then HSCT.
     assert plan["current_risk"] == "HR" and plan["phases"] == ["induction", "blinatumomab", "HSCT"]
     assert "<strong>SR</strong> at diagnosis, <strong>HR</strong> now" in page
     for step in plan["estimated"]:

@@ -1,4 +1,4 @@
-"""The ISMP writing rules (../shared/protocol/safety.md), as checks on text read from a PDF."""
+"""The ISMP writing rules (docs/safety.md), as checks on text read from a PDF."""
 
 import re
 

@@ -1,6 +1,6 @@
 """The `dosing` command line.
 
-Exit status (interfaces.md): 0 success; 2 usage error; 3 input refused (a
+Exit status (docs/interfaces.md): 0 success; 2 usage error; 3 input refused (a
 hard stop), with the reason on standard error. Nothing the user can type
 produces a traceback.
 

@@ -80,7 +80,7 @@ def parser() -> argparse.ArgumentParser:
 
     resume = commands.add_parser("blinatumomab-resume", help="the remaining blinatumomab bags after an interruption",
                                  description="Recompute the blinatumomab bags after an interruption: up to 7 days, continue to "
-                                             "28 infusion days in total; longer, a new course (reference.md §9).")
+                                             "28 infusion days in total; longer, a new course (docs/reference.md §9).")
     resume.add_argument("patient", type=Path, metavar="PATIENT", help="patient file, TOML")
     resume.add_argument("--start", required=True, type=parse_date, metavar="DATE", help="day 1 of the blinatumomab course, YYYY-MM-DD")
     resume.add_argument("--infusion-start", type=parse_clock, metavar="HH:MM", help="when the first bag went up on day 1 (default 08:00)")

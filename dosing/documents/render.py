@@ -41,7 +41,7 @@ def html(document) -> str:
     from dosing.formatting import tall_man
 
     template = _environment().get_template(document.template)
-    # Tall Man letters over the whole page, source notes included: safety.md asks for
+    # Tall Man letters over the whole page, source notes included: docs/safety.md asks for
     # them wherever a drug name is printed, not only where the code thought to.
     return tall_man(template.render(css=_css(), **document.context), document.context["tall_man"])
 

@@ -73,7 +73,7 @@ class AgeBand:
 
 @attrs.frozen
 class SmallInfantRule:
-    """A product label's weight-based dose for very small infants (reference.md §1)."""
+    """A product label's weight-based dose for very small infants (docs/reference.md §1)."""
 
     basis: object
     text: str
@@ -165,7 +165,7 @@ class Phase:
 
 @attrs.frozen
 class Product:
-    """The product a drug is drawn up from by one route: its concentration (reference.md §12)."""
+    """The product a drug is drawn up from by one route: its concentration (docs/reference.md §12)."""
 
     form: str  #: as the pharmacy knows it: "methotrexate oral solution 2 mg/mL"
     concentration: Value  #: value: pint, drug unit per mL

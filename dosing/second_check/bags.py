@@ -8,7 +8,7 @@ v = D × (S + I) ÷ (V × C − D), rounded half up to the syringe step. Vials:
 enough to draw v up (each holds vial ÷ C mL once reconstituted).
 
 The course runs 24 hours for each day of the order, bag after bag from the
-infusion start on day 1; after an interruption (reference.md §9) the bags run
+infusion start on day 1; after an interruption (docs/reference.md §9) the bags run
 from the restart to the end of the course, or for a whole new course where the
 interruption lasted more than 7 days.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from . import arithmetic, reader
 from .reader import Unreadable
 
-# reference.md §9: an interruption longer than this starts a new course (for a product file from before [interruption]).
+# docs/reference.md §9: an interruption longer than this starts a new course (for a product file from before [interruption]).
 NEW_COURSE_AFTER_HOURS = 7 * 24
 
 

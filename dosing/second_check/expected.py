@@ -1,6 +1,6 @@
 """Every administration of a phase, worked out again from the files alone.
 
-The order of operations is reference.md §11, as the engine's: the dose basis ×
+The order of operations is docs/reference.md §11, as the engine's: the dose basis ×
 BSA or weight (or a fixed dose by age), divided into the day's doses, × the
 infant fraction for the age in completed months on that day, capped, then
 rounded half up to the drug's step; where the step moves the dose more than

@@ -67,7 +67,7 @@ def read_phase(directory: Path, name: str, protocol: dict, substitute: str | Non
     default = reader.setting(head, "default_weeks")
     if default is None and name == "maintenance":
         default = 8  # a regimen folder from before [phase] default_weeks: the 8 weeks the sheets have always covered
-    # A folder from before [phase] course_hours: the 672 hours (28 days) of reference.md §9.
+    # A folder from before [phase] course_hours: the 672 hours (28 days) of docs/reference.md §9.
     return Phase(orders=tuple(orders), length=length, ends_weeks=ends, default_weeks=default,
                  course_hours=reader.setting(head, "course_hours", default=672))
 

@@ -20,7 +20,7 @@ class Unreadable(ValueError):
     """A value the written grammar does not allow."""
 
 
-# -- quantities in the patient file (interfaces.md), case-insensitive as a ward writes them ----------
+# -- quantities in the patient file (docs/interfaces.md), case-insensitive as a ward writes them ----------
 
 TO_KG = {"g": Decimal("0.001"), "kg": Decimal(1), "lb": Decimal("0.45359237"), "lbs": Decimal("0.45359237"),
          "oz": Decimal("0.028349523125")}  # the international pound (1959) and its sixteenth

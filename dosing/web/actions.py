@@ -85,7 +85,7 @@ def verify(name: str, out, regimens) -> dict:
 
 
 def _warnings(pending) -> list[str]:
-    """The sheet's warnings, with Tall Man names as the sheets print them (safety.md)."""
+    """The sheet's warnings, with Tall Man names as the sheets print them (docs/safety.md)."""
     from dosing.documents.wording import sentences
     from dosing.formatting import tall_man
 
