@@ -11,6 +11,7 @@ import attrs
 
 from dosing import bounds
 from dosing.errors import InputError
+from dosing.results import Genotype, LabResult
 
 
 def _within(unit: str, low: float, high: float, example: str):
@@ -74,6 +75,9 @@ class Patient:
     mrd: tuple[MRDResult, ...] = ()
     remission: tuple[Remission, ...] = ()
     anthracyclines: tuple[AnthracyclineDose, ...] = ()
+    labs: tuple[LabResult, ...] = ()  #: [[labs]] in file order (dosing/results.py reads them)
+    genotype: Genotype = Genotype()  #: [genotype]; absent means both unknown
+    medications: tuple[str, ...] = ()  #: [[medications]] names, in file order
 
     def measurement_on(self, day: date) -> Measurement:
         """The newest measurement on or before `day` (the one a phase uses)."""
