@@ -8,6 +8,7 @@ function rules ask this module for the result they need:
     latest(patient, "anc", on_or_before=start, within_days=7)  # newest count in the window
     levels(patient)                                            # methotrexate levels, by hour
     schwartz_egfr(creatinine, length, k)                       # bedside eGFR
+    estimated_gfr(patient, creatinine, schwartz)               # the same, k chosen by age
 
 Pure functions of their arguments; every value a pint quantity in the
 project's registry (dosing/units.py), so a count is never compared with a
@@ -18,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 
 import attrs
 
+from dosing.body import age_in_months
 from dosing.units import Q
 
 # The tests a [[labs]] entry may name, as the patient file writes them (docs/interfaces.md).
@@ -120,3 +122,27 @@ def schwartz_egfr(creatinine, length, k):
     """
     k = k.m_as("dimensionless") if hasattr(k, "m_as") else float(k)
     return Q(k * length.m_as("cm") / creatinine_mg_dl(creatinine), EGFR_UNIT)
+
+
+@attrs.frozen
+class Estimate:
+    """A bedside Schwartz eGFR with what it was worked out from, to print beside the decision it informs."""
+
+    egfr: object  #: pint quantity in EGFR_UNIT
+    k: object  #: the regimen's Value (dosing/regimen/schwartz.py): k, its tag and source
+    length: object  #: pint length, the measurement on or before the creatinine's date
+    creatinine: LabResult
+
+    @property
+    def approximate(self) -> bool:
+        """No validated k for the age (a placeholder, tag ?): the sheet prints the estimate as approximate."""
+        return self.k.tag == "?"
+
+
+def estimated_gfr(patient, creatinine: LabResult, schwartz) -> Estimate:
+    """The eGFR from a creatinine result, with the length measured on or before its date and the k for
+    the infant's completed months of age that day (`schwartz`: results.toml [schwartz], dosing/regimen/schwartz.py)."""
+    day = creatinine.date
+    k = schwartz.k_at(age_in_months(patient.birth_date, day))
+    length = patient.measurement_on(day).length
+    return Estimate(egfr=schwartz_egfr(creatinine.value, length, k.value), k=k, length=length, creatinine=creatinine)
