@@ -54,3 +54,61 @@ PROTOCOL_AGE_MAX_DAYS = AGE_AT_DIAGNOSIS_MAX_DAYS + 104 * 7
 # and the absolute WEIGHT_MIN_KG / LENGTH_MIN_CM above are the hard stop.
 WEIGHT_FOR_AGE_Z_MAX = 5
 LENGTH_FOR_AGE_Z_MAX = 6
+
+# The largest value a [[labs]] result of each test can have, in each kind of
+# unit the test may be written in ((number, pint unit, as printed), ...),
+# and why. A result above it is a slip, most often a unit: a count per µL
+# (1200) written as 10^9/L, nmol/L written as µmol/L, µmol/L as mg/dL.
+# Every result must also be zero or more: no test measures below nothing.
+# The conversions between µmol/L and mg/dL use the molar masses (creatinine
+# 113.1 g/mol: 88.42 µmol/L per mg/dL, dosing/results.py; bilirubin
+# 584.7 g/mol: 17.1 µmol/L per mg/dL).
+LAB_MAX = {
+    # 100 × 10^9/L: neutrophils are a part of the white count, and even in
+    # a leukaemoid reaction rarely pass 50; 100 catches a count per µL (1200)
+    # or per mm³ typed where 10^9/L was meant.
+    "anc": ((100, "billion_cells_per_liter", "10^9/L"),
+            "a neutrophil count is a part of the white count, and even a leukaemoid reaction stays well below it; "
+            "a larger figure is a count per µL written as 10^9/L"),
+    # Infant KMT2A-rearranged ALL presents with hyperleukocytosis, counts of
+    # several hundred × 10^9/L and rarely above 1000; 2000 leaves room for
+    # them and still catches a count per µL (5400) typed as 10^9/L.
+    "wbc": ((2000, "billion_cells_per_liter", "10^9/L"),
+            "infant leukaemia can present with several hundred × 10^9/L, rarely above 1000; a larger figure is a "
+            "count per µL written as 10^9/L"),
+    # Reactive thrombocytosis in infants reaches about 1000-1500 × 10^9/L;
+    # 3000 leaves margin and catches a count per µL (150000).
+    "platelets": ((3000, "billion_cells_per_liter", "10^9/L"),
+                  "reactive thrombocytosis in infants stays below it; a larger figure is a count per µL written as 10^9/L"),
+    # A newborn's polycythaemia reaches about 220-250 g/L; 300 g/L (30 g/dL)
+    # catches g/L written as g/dL (95 g/dL).
+    "hemoglobin": ((300, "g/L", "g/L"), (30, "g/dL", "g/dL"),
+                   "no infant's haemoglobin reaches it, polycythaemia included; a larger figure is g/L written as g/dL"),
+    # Severe kidney failure in an infant stays far below 2000 µmol/L
+    # (22.6 mg/dL); a larger figure is µmol/L written as mg/dL.
+    "creatinine": ((2000, "umol/L", "umol/L"), (22.6, "mg/dL", "mg/dL"),
+                   "no kidney failure in an infant reaches it; a larger figure is µmol/L written as mg/dL"),
+    # Severe neonatal jaundice and cholestasis stay below about 600 µmol/L;
+    # 1000 µmol/L (58.5 mg/dL) catches µmol/L written as mg/dL.
+    "bilirubin": ((1000, "umol/L", "umol/L"), (58.5, "mg/dL", "mg/dL"),
+                  "no jaundice reaches it; a larger figure is µmol/L written as mg/dL"),
+    # Acute liver necrosis gives ALTs of some thousands of U/L; 20000 catches
+    # U/mL or a misplaced decimal point.
+    "alt": ((20000, "enzyme_unit/L", "U/L"),
+            "acute liver necrosis gives some thousands of U/L; a larger figure is a slip of the unit or the decimal point"),
+    # High-dose methotrexate (5 g/m² over 24 hours) gives levels of tens to
+    # low hundreds of µmol/L at the end of the infusion, even when clearance
+    # is delayed; 1000 µmol/L catches nmol/L written as µmol/L.
+    "methotrexate": ((1000, "umol/L", "umol/L"),
+                     "a 24-hour infusion of 5 g/m² gives tens to low hundreds of µmol/L, even with delayed clearance; "
+                     "a larger figure is nmol/L written as µmol/L"),
+    # Asparaginase activity after a dose is a few U/mL at most; 50 U/mL
+    # (50000 U/L) catches U/L written as U/mL.
+    "asparaginase_activity": ((50000, "enzyme_unit/L", "U/L"), (50, "enzyme_unit/mL", "U/mL"),
+                              "activity after a dose is a few U/mL at most; a larger figure is U/L written as U/mL"),
+}
+
+# A methotrexate level's hours after the start of the high-dose infusion: from
+# the start (0) to 10 days (240 hours), past which a level no longer guides
+# the rescue of that infusion; a larger figure is days or minutes typed as hours.
+MTX_HOURS_MAX = 240

@@ -98,6 +98,92 @@ def parse_measure(text: str, kind: str):
     return Q(float(number), name)
 
 
+# The units a [[labs]] result may be written in, per test (docs/interfaces.md),
+# each spelling mapped to pint's name. Only these are read: a unit that does
+# not fit the test (a neutrophil count in mg/dL) is refused, never converted.
+# Counts are cells per volume, a dimension of their own (units.txt), so a
+# count can never be compared with a concentration. Enzyme activities (ALT,
+# asparaginase) are pint's enzyme unit, the IU (µmol/min), per volume; the
+# dose unit `units` (units.txt) stays apart from them. Spellings are matched
+# ignoring case and spaces: "x 10^9/L", "×10⁹/l" and "10^9/L" are one unit.
+_COUNT = {"10^9/l": "billion_cells_per_liter", "x10^9/l": "billion_cells_per_liter",
+          "×10^9/l": "billion_cells_per_liter", "10⁹/l": "billion_cells_per_liter",
+          "x10⁹/l": "billion_cells_per_liter", "×10⁹/l": "billion_cells_per_liter"}
+_MICROMOLAR = {"umol/l": "umol/L", "µmol/l": "umol/L", "μmol/l": "umol/L"}  # micro sign and Greek mu alike
+LAB_UNITS = {
+    "anc": _COUNT,
+    "platelets": _COUNT,
+    "wbc": _COUNT,
+    "hemoglobin": {"g/l": "g/L", "g/dl": "g/dL"},
+    "creatinine": {**_MICROMOLAR, "mg/dl": "mg/dL"},
+    "bilirubin": {**_MICROMOLAR, "mg/dl": "mg/dL"},
+    "alt": {"u/l": "enzyme_unit/L", "iu/l": "enzyme_unit/L"},
+    "methotrexate": _MICROMOLAR,
+    "asparaginase_activity": {"u/l": "enzyme_unit/L", "iu/l": "enzyme_unit/L", "u/ml": "enzyme_unit/mL",
+                              "iu/ml": "enzyme_unit/mL"},
+}
+# How each test's units are named in a message, the first the one a fix suggests.
+LAB_UNITS_SHOWN = {
+    "anc": ("10^9/L",), "platelets": ("10^9/L",), "wbc": ("10^9/L",),
+    "hemoglobin": ("g/L", "g/dL"),
+    "creatinine": ("umol/L", "µmol/L", "mg/dL"),
+    "bilirubin": ("umol/L", "µmol/L", "mg/dL"),
+    "alt": ("U/L", "IU/L"),
+    "methotrexate": ("umol/L", "µmol/L"),
+    "asparaginase_activity": ("U/L", "IU/L", "U/mL"),
+}
+# What a result of each test is, in a message: "mg/dL is not a unit of a neutrophil count".
+LAB_NAMES = {
+    "anc": "a neutrophil count", "platelets": "a platelet count", "wbc": "a white cell count",
+    "hemoglobin": "a haemoglobin", "creatinine": "a creatinine", "bilirubin": "a bilirubin",
+    "alt": "an ALT", "methotrexate": "a methotrexate level", "asparaginase_activity": "an asparaginase activity",
+}
+
+# A result of each test as a fix shows it.
+LAB_EXAMPLES = {
+    "anc": "1.2 10^9/L", "platelets": "150 10^9/L", "wbc": "5.4 10^9/L", "hemoglobin": "95 g/L",
+    "creatinine": "25 umol/L", "bilirubin": "8 umol/L", "alt": "40 U/L", "methotrexate": "0.2 umol/L",
+    "asparaginase_activity": "0.5 U/mL",
+}
+
+
+def parse_lab(text: str, test: str):
+    """A [[labs]] value: a number (negative kept, for the caller to refuse as impossible) and one of LAB_UNITS[test].
+
+    '1.2 10^9/L' is a neutrophil count of 1.2 (in billion_cells_per_liter,
+    so it compares exactly with a criterion written '1.2 10^9/L');
+    '1.2 mg/dL' for anc is refused: "'mg/dL' is not a unit of a neutrophil count" (the
+    caller adds the fix from LAB_UNITS_SHOWN and LAB_EXAMPLES).
+    """
+    allowed, shown = LAB_UNITS[test], LAB_UNITS_SHOWN[test]
+    match = _MEASURE.match(text)
+    if not match:
+        raise ValueError("does not start with a number")
+    number, written = match.groups()
+    if not written:
+        raise ValueError(f"the unit is missing ({', '.join(shown)})")
+    if re.match(r"^,[0-9]", written):
+        raise ValueError("has a decimal comma; write a decimal point (1.2, not 1,2)")
+    name = allowed.get(re.sub(r"\s+", "", written).lower())
+    if name is None:
+        raise ValueError(f"{_shown(written)} is not a unit of {LAB_NAMES[test]}")
+    return Q(float(number), name)
+
+
+def lab_unit_text(quantity) -> str:
+    """A lab result's unit as a laboratory prints it: "× 10⁹/L", "µmol/L", "mg/dL", "U/L"."""
+    return _lab_unit_text(quantity._units)
+
+
+@lru_cache(maxsize=64)
+def _lab_unit_text(units) -> str:
+    known = {"billion_cells_per_liter": "× 10⁹/L", "micromole / liter": "µmol/L", "milligram / deciliter": "mg/dL",
+             "gram / liter": "g/L", "gram / deciliter": "g/dL", "enzyme_unit / liter": "U/L",
+             "enzyme_unit / milliliter": "U/mL"}
+    written = str(registry().Quantity(1, units).units)
+    return known.get(written, format(registry().Unit(units), "~P"))
+
+
 def is_pure_number(quantity) -> bool:
     """True only for a quantity with no units at all.
 

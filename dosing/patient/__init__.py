@@ -9,8 +9,9 @@ from a guess.
 
 - read.py: the file's bytes into a dict, refusing hostile input (size, encoding, nesting, huge numbers);
 - fields.py: the file's layout, and one value read and checked (text without invisible characters, a choice, a date, a quantity);
+- labs.py: [[labs]] (dosing.results.LabResult), [genotype] and [[medications]], each value checked;
 - build.py: the values assembled into a Patient, checked against one another (dates, the WHO standard for the age);
-- model.py: Patient, Measurement, MRDResult, Remission, AnthracyclineDose;
+- model.py: Patient, Measurement, MRDResult, Remission, AnthracyclineDose (LabResult and Genotype are dosing.results');
 - messages.py: how a refusal quotes a value and gives an example.
 """
 

@@ -1,7 +1,8 @@
 """The patient file's dict into the Patient model, every entry checked against the others.
 
 Data flow: read.py (text → dict) → this module → model.Patient → body size and
-age → doses. fields.py reads each value; this module assembles them and
+age → doses. fields.py reads each value, labs.py the results, genotype and
+other medicines; this module assembles them and
 refuses what no single field shows: a birth after the diagnosis, an infant too
 old for the protocol, a date before birth, a weight or length impossible for
 the age (WHO standard), two different measurements on one date.
@@ -13,7 +14,7 @@ from datetime import date
 from dosing import bounds, growth
 from dosing.body import age_in_days, age_in_months
 from dosing.errors import InputError
-from dosing.patient import fields
+from dosing.patient import fields, labs
 from dosing.patient.messages import brief
 from dosing.patient.model import AnthracyclineDose, Measurement, MRDResult, Patient, Remission
 from dosing.units import parse_measure
@@ -51,23 +52,13 @@ def from_dict(data: dict) -> Patient:
     mrd = tuple(_mrd(entry, f"mrd[{i}]") for i, entry in fields.entries_of(data, "mrd"))
     remission = tuple(_remission(entry, f"remission[{i}]") for i, entry in fields.entries_of(data, "remission"))
     given = tuple(_anthracycline(entry, f"anthracyclines[{i}]", birth) for i, entry in fields.entries_of(data, "anthracyclines"))
-    return Patient(**details, measurements=measurements, mrd=mrd, remission=remission, anthracyclines=given)
-
-
-def _after_birth(when: date, field: str, birth: date, what: str) -> None:
-    """A date from birth to the oldest a child on the protocol can be (bounds.PROTOCOL_AGE_MAX_DAYS)."""
-    if when < birth:
-        raise InputError(field, f"{when} is before the birth date {birth}", f"check the date {what}")
-    days = (when - birth).days
-    if days > bounds.PROTOCOL_AGE_MAX_DAYS:
-        raise InputError(field, f"{when} is {days} days after the birth date {birth}; a child on ALL-Baby-2021 is at most "
-                         f"{bounds.PROTOCOL_AGE_MAX_DAYS} days old (diagnosed in the first year, treated until 104 weeks "
-                         "after diagnosis)", f"check the date {what} and the birth date")
+    return Patient(**details, measurements=measurements, mrd=mrd, remission=remission, anthracyclines=given,
+                   labs=labs.labs(data, birth), genotype=labs.genotype(data), medications=labs.medications(data))
 
 
 def _measurement(entry: dict, where: str, birth: date, sex: str) -> Measurement:
     when = fields.calendar_date(entry, "date", where)
-    _after_birth(when, f"{where}.date", birth, "of the measurement")
+    fields.after_birth(when, f"{where}.date", birth, "of the measurement")
     weight = fields.quantity(entry, "weight", where, "weight", "6.2 kg")
     length = fields.quantity(entry, "length", where, "length", "63 cm")
     try:
@@ -151,7 +142,7 @@ def _mrd(entry: dict, where: str) -> MRDResult:
 
 def _anthracycline(entry: dict, where: str, birth: date) -> AnthracyclineDose:
     when = fields.calendar_date(entry, "date", where)
-    _after_birth(when, f"{where}.date", birth, "the dose was given")
+    fields.after_birth(when, f"{where}.date", birth, "the dose was given")
     drug = fields.choice(entry, "drug", where)
     amount = fields.quantity(entry, "amount", where, "anthracycline amount", "6.6 mg")
     if amount.m_as("mg") > 500:

@@ -11,20 +11,25 @@ import unicodedata
 from datetime import date
 from difflib import get_close_matches
 
+from dosing import bounds
 from dosing.errors import InputError
 from dosing.patient.messages import brief, example
+from dosing.results import PHENOTYPES
 from dosing.units import parse_measure
 
 # The file's layout: its tables and [[arrays]], and the keys each may hold.
 TABLES = {
     "patient": ("id", "name", "sex", "birth_date", "diagnosis_date", "allergies"),
     "disease": ("kmt2a", "cns"),
+    "genotype": ("tpmt", "nudt15"),  # optional; absent means unknown
 }
 ARRAYS = {
     "measurements": ("date", "weight", "length"),
     "mrd": ("timepoint", "value", "result", "method"),
     "remission": ("timepoint", "in_remission"),
     "anthracyclines": ("date", "drug", "amount"),
+    "labs": ("date", "time", "test", "value", "hours_after_start"),
+    "medications": ("name",),
 }
 CHOICES = {
     "sex": ("female", "male"),
@@ -33,6 +38,8 @@ CHOICES = {
     "timepoint": ("day36", "after_HR1"),
     "method": ("flow", "PCR"),
     "drug": ("daunorubicin", "doxorubicin"),
+    "tpmt": PHENOTYPES,
+    "nudt15": PHENOTYPES,
 }
 
 
@@ -150,3 +157,14 @@ def quantity(table: dict, key: str, where: str, kind: str, sample: str):
     if not found.magnitude > 0 or found.magnitude == float("inf"):
         raise InputError(f"{where}.{key}", f"{brief(value)} must be a positive number", f'write e.g. {key} = "{sample}"')
     return found
+
+
+def after_birth(when: date, field: str, birth: date, what: str) -> None:
+    """A date from birth to the oldest a child on the protocol can be (bounds.PROTOCOL_AGE_MAX_DAYS)."""
+    if when < birth:
+        raise InputError(field, f"{when} is before the birth date {birth}", f"check the date {what}")
+    days = (when - birth).days
+    if days > bounds.PROTOCOL_AGE_MAX_DAYS:
+        raise InputError(field, f"{when} is {days} days after the birth date {birth}; a child on ALL-Baby-2021 is at most "
+                         f"{bounds.PROTOCOL_AGE_MAX_DAYS} days old (diagnosed in the first year, treated until 104 weeks "
+                         "after diagnosis)", f"check the date {what} and the birth date")
