@@ -95,6 +95,7 @@ class PhaseOrders:
     withheld: tuple = ()  #: per order not made, its days as (schedule.Withheld.What, ...): no step gives the dose within the bound
     substitution: object = None  #: regimen.Substitution the pharmacist chose, where one was
     infusion_start_assumed: bool = False  #: an order is timed from the infusion start and none was given: 08:00 is assumed
+    methotrexate: object = None  #: dosing.rescue.Rescue, for a phase with high-dose methotrexate and its rescue
     findings: tuple = ()  #: dosing.findings.Finding: what the checks found, once for the whole phase (worded by dosing.documents.wording)
 
     @property

@@ -5,6 +5,7 @@
     dates          dosing.dates.check            day 1 refused, or allowed with its notices
     regimen        dosing.allergies              the substitution chosen put in; an allergy to a drug ordered stops
     body           dosing.body.measure           the measurement for day 1, the BSA as printed, the age on each day
+    rescue         dosing.rescue.prepare         high-dose methotrexate: hydration, interactions, folinic acid by level
     doses          dosing.schedule.phase_orders  every administration, day by day, with its working
     schedule       dosing.bags.plan              a continuous infusion bag by bag
                    dosing.anthracyclines         cumulative anthracyclines before, in and after the phase
@@ -24,7 +25,7 @@ from datetime import date, datetime, time
 
 import attrs
 
-from dosing import allergies, bags, dates
+from dosing import allergies, bags, dates, rescue
 from dosing.anthracyclines import cumulative
 from dosing.body import measure
 from dosing.findings import find
@@ -63,12 +64,14 @@ def calculate(patient, protocol, phase, start: date, *, infusion_start: time | N
     allergies.refuse(patient, protocol, phase)
     # body: the measurement day 1 uses and the BSA every dose uses
     body = measure(patient, protocol, start)
+    # rescue: high-dose methotrexate's folinic acid follows the levels in the patient file (dosing.rescue)
+    phase, methotrexate = rescue.prepare(patient, protocol, phase, start, body, infusion_start)
     # doses: the administrations only (and the orders no dose step can give within the rounding bound)
     orders = phase_orders(patient, protocol, phase, start, body, infusion_start=infusion_start, window=window,
                           override=override, substitution=substitution)
     # schedule: a continuous infusion's bags, then the cumulative anthracyclines
     orders = plan_bags(orders, bag_hours)
-    orders = attrs.evolve(orders, anthracyclines=cumulative(orders))
+    orders = attrs.evolve(orders, anthracyclines=cumulative(orders), methotrexate=methotrexate)
     # checks: every finding, once (the documents word them: dosing.documents.wording)
     return attrs.evolve(orders, findings=tuple(notices) + find(orders))
 
