@@ -9,6 +9,7 @@ A sheet's day 1 is refused (exit 3) when
 - it is after the protocol's end (maintenance ends 104 weeks after diagnosis);
 - the weight and length the doses use were measured more than
   `measurement_max_age_days` before it;
+- a [[labs]] result is dated after it (a methotrexate level: after today);
 unless the pharmacist gives a reason (`--override-dates "REASON"`), which is
 then printed on every page with what it overrides (a finding). A first
 printed date far from today is a finding only. The limits are regimen data: the `[dates]`
@@ -154,6 +155,7 @@ def check(patient, protocol, phase, start: date, *, first_printed: date | None =
                                         f"(a sheet uses a measurement at most {oldest} days old)",
                         "weigh and measure the infant and add a [[measurements]] entry, or check the start date"))
     now, first, far = today(today_is), first_printed or start, limits.far_from_today_days.value
+    refused.extend(_results_too_late(patient, start, now))
     distance = (first - now).days
     away = FarFromToday(first, first == start, distance, now, far) if abs(distance) > far else None
     if refused and not override:
@@ -166,6 +168,29 @@ def check(patient, protocol, phase, start: date, *, first_printed: date | None =
     if away:
         found.append(Finding("far from today", away, NOTICE))
     return tuple(found)
+
+
+def _results_too_late(patient, start: date, now: date) -> list:
+    """A result dated after day 1 was not known when the sheet's decisions were made, or has a slip in its date.
+
+    A methotrexate level is drawn after its infusion, inside the phase, and a
+    rescue sheet is reissued as each comes in: it is refused only when dated
+    after today (no level is reported before it is taken).
+    """
+    found = []
+    for result in patient.labs:
+        day = result.date
+        if day is None:
+            continue
+        if result.test == "methotrexate":
+            if day > now:
+                found.append((f"labs[{result.entry}].date", f"the methotrexate level is dated {day}, after today {now}",
+                              "check the date of the level (or the computer's date)"))
+        elif day > start:
+            found.append((f"labs[{result.entry}].date", f"the {result.test} result is dated {day}, after day 1 {start}: "
+                                                        "a sheet is decided on results taken by its day 1",
+                          "check the date of the result, or the start date"))
+    return found
 
 
 @attrs.frozen
