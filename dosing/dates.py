@@ -177,20 +177,26 @@ def _results_too_late(patient, start: date, now: date) -> list:
     rescue sheet is reissued as each comes in: it is refused only when dated
     after today (no level is reported before it is taken).
     """
+    late = [r for r in patient.labs if r.date is not None and r.test != "methotrexate" and r.date > start]
+    future = [r for r in patient.labs if r.date is not None and r.test == "methotrexate" and r.date > now]
     found = []
-    for result in patient.labs:
-        day = result.date
-        if day is None:
-            continue
-        if result.test == "methotrexate":
-            if day > now:
-                found.append((f"labs[{result.entry}].date", f"the methotrexate level is dated {day}, after today {now}",
-                              "check the date of the level (or the computer's date)"))
-        elif day > start:
-            found.append((f"labs[{result.entry}].date", f"the {result.test} result is dated {day}, after day 1 {start}: "
-                                                        "a sheet is decided on results taken by its day 1",
-                          "check the date of the result, or the start date"))
+    if late:
+        found.append((f"labs[{late[0].entry}].date", f"{_listed(late)} {'is' if len(late) == 1 else 'are'} dated after "
+                                                     f"day 1 {start}: a sheet is decided on results taken by its day 1",
+                      "check the date of the result, or the start date"))
+    if future:
+        found.append((f"labs[{future[0].entry}].date", f"{_listed(future)} {'is' if len(future) == 1 else 'are'} dated "
+                                                       f"after today {now}", "check the date of the level (or the computer's date)"))
     return found
+
+
+def _listed(results) -> str:
+    """'labs[1] (wbc, 2026-08-31), labs[2] (anc, 2026-08-31) and 5 more': a refusal is read, not a copy of the file."""
+    shown = [f"labs[{r.entry}] ({r.test}, {r.date})" for r in results[:3]]
+    more = len(results) - len(shown)
+    if more:
+        return ", ".join(shown) + f" and {more} more"
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"
 
 
 @attrs.frozen
