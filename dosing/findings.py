@@ -143,7 +143,7 @@ class InfusionStartAssumed:
 
 def find(orders) -> tuple[Finding, ...]:
     """Every finding about `orders`: the notices first, then the checks, in the order the sheets print them."""
-    return (*_notices(orders), *_stale_measurement(orders), *growth_findings(orders.patient, orders.measurement),
+    return (*_notices(orders), *_methotrexate(orders), *_stale_measurement(orders), *growth_findings(orders.patient, orders.measurement),
             *_changes(orders.administrations), *_rounding(orders.administrations, orders.protocol.rounding_warning.value),
             *_anthracyclines(orders), *_unverified(orders), *_fluid(orders))
 
@@ -159,6 +159,20 @@ def _notices(orders) -> list[Finding]:
     found += [Finding("unmatched allergy", UnmatchedAllergy(entry), NOTICE)
               for entry in unmatched(orders.patient.allergies, orders.protocol.drugs.values())]
     found += [Finding("withheld", days, NOTICE, f"{days[0].order.drug.print_name} {days[0].order.route}") for days in orders.withheld]
+    return found
+
+
+def _methotrexate(orders) -> list[Finding]:
+    """High-dose methotrexate (dosing.rescue): an interacting medicine, a level above a glucarpidase criterion, an escalated rescue."""
+    rescue = orders.methotrexate
+    if rescue is None:
+        return []
+    infusion = tuple(a for a in orders.administrations if (a.drug, a.route) == ("methotrexate", "IV"))
+    found = [Finding("interacting medicine", m, subject="methotrexate IV", administrations=infusion) for m in rescue.interactions]
+    found += [Finding("glucarpidase", (g, rescue.data), subject="methotrexate IV", administrations=infusion) for g in rescue.glucarpidase]
+    escalated = tuple(a for a in orders.administrations if rescue.kind_of(a.order) in ("escalated", "after escalation"))
+    if escalated:
+        found.append(Finding("rescue escalated", rescue.data, subject="folinic acid IV", administrations=escalated))
     return found
 
 

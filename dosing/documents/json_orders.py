@@ -6,6 +6,7 @@ to a named unit first.
 """
 
 from dosing.formatting import percent, significant
+from dosing.documents import methotrexate
 from dosing.documents.wording import sentences
 from dosing.regimen import weakest
 
@@ -28,12 +29,13 @@ def as_dict(orders) -> dict:
         "window": {"from": orders.window[0].isoformat(), "to": orders.window[1].isoformat()} if orders.window else None,
         "infusion_start": orders.infusion_start.strftime("%H:%M") if orders.infusion_start else None,
         "draft": any(a.provenance == "?" for a in orders.administrations),
-        "administrations": [_administration(a) for a in orders.administrations],
+        "administrations": methotrexate.marked(orders, [_administration(a) for a in orders.administrations]),
         **({"bags": [bag_dict(b) for b in orders.bags]} if orders.bags else {}),
         **({"anthracyclines": _anthracyclines(orders.anthracyclines)} if orders.anthracyclines else {}),
         **({"withheld": [_withheld(days) for days in orders.withheld]} if orders.withheld else {}),
         **({"substitution": {"name": orders.substitution.name, "replaces": orders.substitution.replaces,
                              "for": orders.substitution.answers}} if orders.substitution else {}),
+        **methotrexate.as_json(orders),
         "warnings": sentences(orders.findings),  # every finding, the notices first, as the sheets word them
     }
 

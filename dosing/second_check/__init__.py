@@ -38,6 +38,7 @@ from .bags import expected_bags
 from .compare import bag_differences, dose_differences, phase_differences
 from .expected import expected
 from .reader import Unreadable, body_on
+from .rescue import follow_levels
 
 
 def check(patient_toml: str, regimens: Path, protocol: str, phase: str, start: date, options: dict, orders: dict) -> list[str]:
@@ -53,6 +54,7 @@ def check(patient_toml: str, regimens: Path, protocol: str, phase: str, start: d
 def _check(patient_toml, regimens: Path, protocol: str, phase: str, start: date, options: dict, orders: dict) -> list[str]:
     body = body_on(patient_toml, start)
     mine = expected(body, regimens / protocol, phase, start, options)
+    follow_levels(mine, body, patient_toml, regimens / protocol, phase, start, options)  # methotrexate levels: the rescue
     said = phase_differences(mine, orders) + dose_differences(mine, orders)
     infusion = mine.continuous
     if infusion is not None:

@@ -52,7 +52,8 @@ def dose_differences(mine: Expected, orders: dict) -> list[str]:
     said = []
     engine = {}
     for entry in orders.get("administrations", []):
-        key = (entry["drug"], entry["route"], entry["day"])
+        # a rescue that follows methotrexate levels may give several doses of one drug a day: keyed by their first time too
+        key = (entry["drug"], entry["route"], entry["day"]) + ((entry["times"][0],) if entry.get("rescue") else ())
         if key in engine:
             said.append(f"{key[0]} {key[1]} day {key[2]}: the engine orders it twice")
         engine[key] = entry
