@@ -5,6 +5,7 @@
     dates          dosing.dates.check            day 1 refused, or allowed with its notices
     regimen        dosing.allergies              the substitution chosen put in; an allergy to a drug ordered stops
     body           dosing.body.measure           the measurement for day 1, the BSA as printed, the age on each day
+    criteria       dosing.criteria.check         the results before day 1 against the phase's start criteria; one not met stops
     rescue         dosing.rescue.prepare         high-dose methotrexate: hydration, interactions, folinic acid by level
     doses          dosing.schedule.phase_orders  every administration, day by day, with its working
     schedule       dosing.bags.plan              a continuous infusion bag by bag
@@ -25,10 +26,10 @@ from datetime import date, datetime, time
 
 import attrs
 
-from dosing import allergies, bags, dates, rescue
+from dosing import allergies, bags, criteria, dates, rescue
 from dosing.anthracyclines import cumulative
 from dosing.body import measure
-from dosing.findings import find
+from dosing.findings import NOTICE, find
 from dosing.schedule import phase_orders
 from dosing.units import Q
 
@@ -47,23 +48,28 @@ def compute(patient, protocol, phase, start, options, today: date | None = None,
                         override=options.get("override_dates"))
     # regimen, body, doses, schedule, checks
     orders = calculate(patient, protocol, phase, start, infusion_start=clock, window=window, override=options["override"],
-                       bag_hours=options["bag_hours"], substitute=options.get("substitute"), notices=dated)
+                       bag_hours=options["bag_hours"], substitute=options.get("substitute"), notices=dated,
+                       override_results=options.get("override_results"))
     # second check: refuses the sheet unless an independent calculation agrees
     second_check(patient_text, protocol, phase.name, start, options | (window_asked or {}), orders)
     return orders
 
 
 def calculate(patient, protocol, phase, start: date, *, infusion_start: time | None = None, window: tuple[date, date] | None = None,
-              override: str | None = None, bag_hours: int = 24, substitute: str | None = None, notices: tuple = ()):
+              override: str | None = None, bag_hours: int = 24, substitute: str | None = None, notices: tuple = (),
+              override_results: str | None = None):
     """The orders with their findings, without the dates' and the second check (a resumption re-plans the bags first).
 
-    `notices` are findings of the steps before (dosing.dates.check), printed first.
+    `notices` are findings of the steps before (dosing.dates.check), printed first. `override_results` is the
+    pharmacist's reason to start although a result fails a start criterion (printed on every page).
     """
     # regimen for this infant: the substitution the pharmacist chose replaces its drug; an allergy to a drug ordered stops
     phase, substitution = allergies.substitute(patient, protocol, phase, start, substitute)
     allergies.refuse(patient, protocol, phase)
     # body: the measurement day 1 uses and the BSA every dose uses
     body = measure(patient, protocol, start)
+    # criteria: the results before day 1 against the phase's start criteria; one not met stops here unless overridden
+    started = criteria.check(patient, protocol, phase, start, body.measurement, override_results)
     # rescue: high-dose methotrexate's folinic acid follows the levels in the patient file (dosing.rescue)
     phase, methotrexate = rescue.prepare(patient, protocol, phase, start, body, infusion_start)
     # doses: the administrations only (and the orders no dose step can give within the rounding bound)
@@ -72,8 +78,11 @@ def calculate(patient, protocol, phase, start: date, *, infusion_start: time | N
     # schedule: a continuous infusion's bags, then the cumulative anthracyclines
     orders = plan_bags(orders, bag_hours)
     orders = attrs.evolve(orders, anthracyclines=cumulative(orders), methotrexate=methotrexate)
-    # checks: every finding, once (the documents word them: dosing.documents.wording)
-    return attrs.evolve(orders, findings=tuple(notices) + find(orders))
+    # checks: every finding, once (the documents word them: dosing.documents.wording); the notices first, then
+    # the start criteria's warning ahead of the other checks'
+    found = find(orders)
+    first = tuple(f for f in (*started, *found) if f.severity == NOTICE)
+    return attrs.evolve(orders, findings=tuple(notices) + first + tuple(f for f in (*started, *found) if f.severity != NOTICE))
 
 
 def plan_bags(orders, bag_hours: int):

@@ -101,6 +101,7 @@ class Request:
     substitute: str | None = None  #: a substitution from the regimen data the pharmacist chose (issue 12)
     override_dates: str | None = None  #: a pharmacist's reason to make a sheet whose dates are refused (dosing.dates)
     today: date | None = None  #: the date the sheet is made (default: DOSING_TODAY, else the computer's date)
+    override_results: str | None = None  #: a clinician's reason to start although a result fails a start criterion (dosing.criteria)
 
 
 @attrs.frozen
@@ -147,4 +148,5 @@ def request_options(request: Request, window) -> dict:
         "bag_hours": request.bag_hours,
         "substitute": request.substitute,
         "override_dates": request.override_dates,
+        "override_results": request.override_results,
     }

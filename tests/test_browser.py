@@ -211,3 +211,36 @@ def test_what_is_typed_is_shown_never_run(page, site):
     frame = page.frame_locator('iframe[title="Chemotherapy orders"]').first
     assert '<img src=x onerror="alert(1)">' in frame.locator("body").inner_text()
     assert page.dialogs == []
+
+
+def test_add_a_neutrophil_count_and_a_genotype_preview_and_download_them(page, site, tmp_path):
+    url, out = site
+    page.goto(url)
+    fill_in_novak(page)
+    # The day before induction starts: neutrophils 1.2 × 10^9/L at 07:30; TPMT intermediate, NUDT15 left unknown.
+    box(page, "labs[1].date").fill("2026-05-19")
+    box(page, "labs[1].time").fill("07:30")
+    box(page, "labs[1].test").select_option("anc")
+    box(page, "labs[1].value").fill("1.2 10^9/L")
+    box(page, "genotype.tpmt").select_option("intermediate")
+    box(page, "medications[1].name").fill("co-trimoxazole")
+    page.get_by_role("button", name="Check and show the plan").click()
+    box(page, "sheet.phase").select_option("induction")
+    box(page, "sheet.start").fill("2026-05-20")
+    page.get_by_role("button", name="Preview sheets").click()
+    page.locator("section.preview").wait_for()
+    assert page.locator("section.problems").count() == 0
+    assert box(page, "labs[1].value").input_value() == "1.2 10^9/L"  # the form comes back as typed
+    assert not list(out.glob("*.pdf")), "a preview writes nothing"
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download patient file").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    data = tomllib.loads(saved.read_text(encoding="utf-8"))
+    assert data["labs"] == [{"date": __import__("datetime").date(2026, 5, 19), "time": "07:30", "test": "anc", "value": "1.2 10^9/L"}]
+    assert data["genotype"] == {"tpmt": "intermediate"}
+    assert data["medications"] == [{"name": "co-trimoxazole"}]
+    loaded = patients.load(saved)
+    assert [(lab.test, lab.value.magnitude, str(lab.taken)) for lab in loaded.labs] == [("anc", 1.2, "2026-05-19 07:30:00")]
+    assert (loaded.genotype.tpmt, loaded.genotype.nudt15) == ("intermediate", None)
+    assert page.dialogs == []

@@ -64,6 +64,9 @@ def parser() -> argparse.ArgumentParser:
     sheet.add_argument("--override-pathway", type=parse_reason, metavar="REASON",
                        help="order a phase the patient's results do not lead to; the reason is printed on every page")
     add_date_options(sheet)
+    sheet.add_argument("--override-results", type=parse_reason, metavar="REASON",
+                       help="start although a result fails the phase's start criteria (neutrophils, platelets, creatinine ...: "
+                            "results.toml); the reason is printed on every page and recorded")
     sheet.add_argument("--substitute", metavar="NAME",
                        help="give a substitution from the regimen data instead of the drug it replaces, e.g. crisantaspase "
                             "for PEG-asparaginase after hypersensitivity; printed on every document")

@@ -45,7 +45,8 @@ def documents(orders, produced: datetime | None = None, issue: dict | None = Non
     spinal = [a for a in orders.administrations if a.route == "INTRATHECAL"]
     found = []
     if systemic:
-        found.append(Document("orders", "Chemotherapy orders", "orders.html", common.context(orders, systemic, produced, "Chemotherapy orders")))
+        context = common.with_start_criteria(common.context(orders, systemic, produced, "Chemotherapy orders"), orders)
+        found.append(Document("orders", "Chemotherapy orders", "orders.html", context))
     if spinal:
         context = common.context(orders, spinal, produced, "INTRATHECAL chemotherapy orders")
         context["punctures"] = punctures(spinal)

@@ -10,13 +10,14 @@ the phase's notices first, then those about this document's administrations.
 
 from dosing import __version__
 from dosing.body import BSA_FORMULAS, age_in_months
-from dosing.documents.orders import day_by_day, order_blocks, rounding_rule
+from dosing.documents.orders import day_by_day, order_blocks, rounding_rule, start_criteria
 from dosing.documents.phrases import age_text
 from dosing.documents.unverified import values
 from dosing.documents.wording import for_administrations, notices
 from dosing.dose import decimal
 from dosing.formatting import day, number
 from dosing.regimen import TAG_MEANING
+from dosing.regimen.criteria import criterion_text
 
 
 def context(orders, administrations, produced, title) -> dict:
@@ -58,6 +59,8 @@ def context(orders, administrations, produced, title) -> dict:
             "infusion_what": "the first bag goes up" if orders.bags else "high-dose methotrexate starts",
         },
         "override": orders.override,
+        # --override-results' reason, in every page's header as --override-dates' is (dosing.criteria)
+        "results_override": next((f.facts.reason for f in orders.findings if f.code == "results override"), None),
         "anthracyclines": _anthracycline_rows(orders, administrations),
         "body": {
             "weight": _measure(measurement.weight, "kg"),
@@ -77,6 +80,24 @@ def context(orders, administrations, produced, title) -> dict:
         "tags": TAG_MEANING,
         "tall_man": {name: drug.print_name for name, drug in orders.protocol.drugs.items()},
     }
+
+
+def with_start_criteria(context: dict, orders) -> dict:
+    """The order sheet's context with its Start criteria box, and the criteria's assumed and placeholder values
+    in its banner (a placeholder makes the sheet a DRAFT, as a placeholder dose does)."""
+    box = start_criteria(orders)
+    context["start_criteria"] = box
+    if box is None:
+        return context
+    facts = next(f.facts for f in orders.findings if f.code == "start criteria")
+    window = facts.within_days
+    rows = [{"what": "start criteria: the window", "used_by": "Start criteria", "value": f"{window.value} days before day 1",
+             "tag": window.tag, "source": window.source}]
+    rows += [{"what": c.criterion.value.what, "used_by": "Start criteria", "value": criterion_text(c.criterion),
+              "tag": c.criterion.value.tag, "source": c.criterion.value.source} for c in facts.checked]
+    context["banner"] = context["banner"] + [row for row in rows if row["tag"] in ("A", "?")]
+    context["draft"] = any(row["tag"] == "?" for row in context["banner"])
+    return context
 
 
 def _anthracycline_rows(orders, administrations) -> list[dict] | None:

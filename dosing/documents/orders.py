@@ -6,10 +6,13 @@ Everything is text already formatted; templates/orders.html and
 templates/intrathecal.html lay it out.
 """
 
+from dosing.criteria import MET, NO_RESULT, NOT_MET, NOT_SET
 from dosing.documents.phrases import age_text, dose_text
+from dosing.documents.wording import egfr_text
 from dosing.dose import decimal
 from dosing.formatting import amount, band_text, day, day_ranges, number, percent, short_day, working, written
 from dosing.regimen import weakest
+from dosing.regimen.criteria import criterion_text, measured_text
 from dosing.units import Q, is_per_day
 
 ROUTE_TEXT = {
@@ -124,6 +127,39 @@ def punctures(administrations) -> list[dict]:
             "tag": a.provenance,
         })
     return [by_day[d] for d in sorted(by_day)]
+
+
+def start_criteria(orders) -> dict | None:
+    """The order sheet's Start criteria box: each criterion, the result that decided it, when it was taken, met.
+
+    A criterion with no result in the window is a row to fill by hand with an empty tick box; one whose
+    threshold the centre has not set shows the result beside the blank (dosing.criteria).
+    """
+    finding = next((f for f in orders.findings if f.code == "start criteria"), None)
+    if finding is None:
+        return None
+    facts = finding.facts
+    override = next((f.facts.reason for f in orders.findings if f.code == "results override"), None)
+    rows = []
+    for c in facts.checked:
+        row = {"criterion": criterion_text(c.criterion), "tag": c.criterion.value.tag, "status": c.status.replace(" ", "-"),
+               "result": "", "taken": "", "met": "", "tick": c.status in (NO_RESULT, NOT_SET)}
+        if c.result is not None:
+            taken = c.result.taken
+            row["taken"] = day(taken.date()) + (f" {taken:%H:%M}" if c.result.time_known else "")
+            row["result"] = (f"{measured_text(c.value)} ({c.result.field})" if c.egfr is None else
+                             f"{egfr_text(c)}, creatinine {measured_text(c.result.value)} ({c.result.field})")
+        row["met"] = {MET: "yes", NOT_MET: "NO – results override" if override else "NO", NO_RESULT: "",
+                      NOT_SET: "compare with the centre's threshold"}[c.status]
+        rows.append(row)
+    within = facts.within_days.value
+    return {
+        "window": (f"The latest result of each test taken from {day(facts.earliest)} to day 1, {day(facts.start)} "
+                   f"({within} days before day 1; tag {facts.within_days.tag}). A row without a result: write it in and tick the box "
+                   "before day 1."),
+        "rows": rows,
+        "override": override,
+    }
 
 
 def rounding_rule(administrations) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import attrs
 
 from dosing.regimen import grammar, settings
+from dosing.regimen.criteria import load_start_criteria
 from dosing.regimen.drugs import load_drugs
 from dosing.regimen.model import BSA_FORMULAS, AgeBand, Protocol
 from dosing.regimen.orders import amount_setting
@@ -89,7 +90,8 @@ def cached_protocol(root: Path, name: str) -> Protocol:
         **settings.warnings(source, data),
     )
     return attrs.evolve(protocol, pathway=settings.pathway(source, data, protocol.phases),
-                        anthracyclines=settings.anthracyclines(source, data, drugs))
+                        anthracyclines=settings.anthracyclines(source, data, drugs),
+                        start_criteria=load_start_criteria(root / name / "results.toml", protocol.phases))
 
 
 def _fraction_bands(source, value, line):

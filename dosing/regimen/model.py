@@ -234,6 +234,7 @@ class Protocol:
     weight_change: Value | None = None  #: value: Fraction; a weight this far from the last sheet's is a warning
     pathway: "Pathway | None" = None
     anthracyclines: "Anthracyclines | None" = None
+    start_criteria: dict = attrs.Factory(dict)  #: phase name -> regimen.criteria.StartCriteria (results.toml)
 
     @property
     def verified(self) -> bool:

@@ -17,7 +17,7 @@ from dosing.errors import InputError, RegimenError
 from dosing.patient import MAX_FILE_BYTES
 from dosing.requests import DOCUMENTS, PHASES
 from dosing.web import actions
-from dosing.web.form import ARRAYS, form_field, form_rows, form_values, patient_data, patient_toml
+from dosing.web.form import ARRAYS, form_field, form_rows, form_values, lab_tests, patient_data, patient_toml
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
@@ -37,6 +37,7 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
     token = secrets.token_urlsafe(32)
     layout = threading.Lock()  # one PDF laid out at a time: WeasyPrint is not made for threads
     out = Path(out)
+    tests = lab_tests()
 
     @app.before_request
     def guard():
@@ -62,7 +63,8 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             rows[name] += [max(rows[name], default=0) + 1 + i for i in range(extra)]
         context = dict(values=values, errors=errors or {}, token=token, rows=rows, phases=PHASES,
                        documents=DOCUMENTS, out=str(out.resolve()), plan=None, preview=None, issued=None, notes=[],
-                       problems=[], verification=None, recent=_recent(out), substitutions=_substitutions(protocol))
+                       problems=[], verification=None, recent=_recent(out), substitutions=_substitutions(protocol),
+                       lab_tests=tests)
         context.update(shown)
         return flask.render_template("page.html", **context), status
 

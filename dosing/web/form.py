@@ -7,7 +7,7 @@ the command line's (dosing.requests) into the same `Request`.
 """
 
 import re
-from datetime import date
+from datetime import date, time
 
 import tomli_w
 
@@ -22,8 +22,19 @@ ARRAYS = {
     "mrd": ("timepoint", "method", "value"),
     "remission": ("timepoint", "in_remission"),
     "anthracyclines": ("date", "drug", "amount"),
+    "labs": ("date", "time", "test", "value", "hours_after_start"),
+    "medications": ("name",),
 }
-_ROW_FIELD = re.compile(r"^(measurements|mrd|remission|anthracyclines)\[(\d{1,3})\]\.([a-z_]+)$")
+#: how the page's list names a test a [[labs]] row may give (the file's name when it has none here)
+_TEST_NAMES = {"anc": "neutrophils (ANC)", "wbc": "white cells (WBC)", "hemoglobin": "haemoglobin", "alt": "ALT",
+               "methotrexate": "methotrexate level", "asparaginase_activity": "asparaginase activity"}
+#: the patient file's single tables, each box named `table.key`; [genotype] is written only when a phenotype is known
+TABLES = {"patient": ("id", "name", "sex", "birth_date", "diagnosis_date"), "disease": ("kmt2a", "cns"),
+          "genotype": ("tpmt", "nudt15")}
+_ARRAY = "|".join(ARRAYS)
+_ROW_FIELD = re.compile(rf"^({_ARRAY})\[(\d{{1,3}})\]\.([a-z_]+)$")
+#: a number of hours as a person types it; anything else goes to the loader as text, which it refuses with the fix
+_HOURS = re.compile(r"^[+-]?\d{1,12}(\.\d{1,12})?$")
 
 
 def form_rows(form) -> dict[str, list[int]]:
@@ -36,6 +47,13 @@ def form_rows(form) -> dict[str, list[int]]:
     return {name: sorted(numbers) for name, numbers in rows.items()}
 
 
+def lab_tests() -> list[tuple[str, str]]:
+    """(the file's name, the page's name) of each test a [[labs]] row may give, from dosing.results."""
+    from dosing.results import TESTS
+
+    return [(test, _TEST_NAMES.get(test, test)) for test in TESTS]
+
+
 def patient_data(form) -> tuple[dict, dict[str, str]]:
     """The patient file as a dict, from the form; and where each file row came from on the form.
 
@@ -44,17 +62,19 @@ def patient_data(form) -> tuple[dict, dict[str, str]]:
     file's name back to the form's.
     """
     value = lambda key: (form.get(key) or "").strip()  # noqa: E731
-    patient = {key: value(f"patient.{key}") for key in ("id", "name", "sex")}
+    patient = {key: value(f"patient.{key}") for key in TABLES["patient"]}
     for key in ("birth_date", "diagnosis_date"):
-        patient[key] = _date_or_text(value(f"patient.{key}"))
+        patient[key] = _date_or_text(patient[key])
     if form.get("patient.no_known_allergies"):
         patient["allergies"] = []
     elif value("patient.allergies"):
         patient["allergies"] = [a.strip() for a in value("patient.allergies").split(";") if a.strip()]
     data = {
         "patient": {k: v for k, v in patient.items() if v != ""},
-        "disease": {k: v for k in ("kmt2a", "cns") if (v := value(f"disease.{k}"))},
+        "disease": {k: v for k in TABLES["disease"] if (v := value(f"disease.{k}"))},
     }
+    if genotype := {k: v for k in TABLES["genotype"] if (v := value(f"genotype.{k}"))}:  # "unknown" is the blank choice
+        data["genotype"] = genotype
     where, rows = {}, form_rows(form)
     for name, fields in ARRAYS.items():
         entries = []
@@ -79,6 +99,9 @@ def _file_entry(name: str, entry: dict) -> dict:
         del written["value"]
     if name == "remission" and written.get("in_remission") in ("true", "false"):
         written["in_remission"] = written["in_remission"] == "true"
+    if name == "labs" and _HOURS.match(written.get("hours_after_start", "")):
+        hours = written["hours_after_start"]
+        written["hours_after_start"] = float(hours) if "." in hours else int(hours)  # the file's number, as typed
     return written
 
 
@@ -92,7 +115,7 @@ def _date_or_text(text: str):
 def form_values(data: dict) -> dict[str, str]:
     """A patient file's values as the form shows them (opening a file fills the form)."""
     values = {}
-    for table in ("patient", "disease"):
+    for table in TABLES:
         for key, v in _table(data, table).items():
             if key == "allergies" and isinstance(v, list):
                 values["patient.no_known_allergies"] = "on" if not v else ""
@@ -118,6 +141,8 @@ def _table(data: dict, name: str) -> dict:
 def _shown(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, time):  # a TOML time, 07:30:00, shown as the box asks for it when it has no seconds
+        return value.isoformat(timespec="minutes" if not value.second and not value.microsecond else "auto")
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
@@ -135,11 +160,13 @@ def form_field(error: InputError, where: dict[str, str]) -> str:
         return field.strip("[]")
     if field.startswith("--"):
         return "sheet." + field[2:].replace("-", "_")
-    match = re.match(r"^(measurements|mrd|remission|anthracyclines)\[(\d+)\](.*)$", field)
+    match = re.match(rf"^({_ARRAY})\[(\d+)\](.*)$", field)
     if match:
         field = where.get(f"{match[1]}[{match[2]}]", f"{match[1]}[{match[2]}]") + match[3]
         if re.search(r"^mrd\[\d+\](\.result)?$", field):
             field = re.sub(r"(\.result)?$", ".value", field, count=1)
+        elif match[1] in ("labs", "medications") and not match[3]:  # a whole result or medicine refused: beside its first box
+            field += "." + ARRAYS[match[1]][0]
     if field == "output":
         return "sheet.reissue"
     return field
