@@ -18,7 +18,7 @@ from datetime import datetime
 
 import attrs
 
-from dosing.documents import bags, common
+from dosing.documents import bags, common, methotrexate
 from dosing.documents.calendar import calendar
 from dosing.documents.orders import punctures
 from dosing.documents.record import record
@@ -46,6 +46,7 @@ def documents(orders, produced: datetime | None = None, issue: dict | None = Non
     found = []
     if systemic:
         context = common.with_start_criteria(common.context(orders, systemic, produced, "Chemotherapy orders"), orders)
+        context["methotrexate"] = methotrexate.section(orders)  # high-dose methotrexate: hydration to rescue, or None
         found.append(Document("orders", "Chemotherapy orders", "orders.html", context))
     if spinal:
         context = common.context(orders, spinal, produced, "INTRATHECAL chemotherapy orders")

@@ -15,6 +15,7 @@ from dosing.rescue import AFTER, ESCALATED, STANDARD
 OUTCOME = {  # what a level decided, as the section prints it
     "stop": "below {threshold} µmol/L: the rescue stops after this level",
     "continue": "at or above {threshold} µmol/L: the rescue continues",
+    "continue escalated": "at or above {threshold} µmol/L: the escalated rescue (150 mg every 3 hours) continues",
     "late continue": "above {threshold} µmol/L at {row} hours or later (label, delayed late elimination): the rescue continues",
     "escalate": "{threshold} µmol/L or more at {row} hours or later (label, delayed early elimination): ESCALATE",
     "step down": "below {threshold} µmol/L while escalated: 15 mg every 3 hours from here",
@@ -64,7 +65,7 @@ def section(orders) -> dict | None:
         "follows_levels": rescue.follows_levels,
         "levels": [{"hours": number(d.level.hours_after_start), "clock": _when(orders, d.level.hours_after_start),
                     "value": f"{number(d.umol)} µmol/L", "entry": d.level.field,
-                    "decided": OUTCOME[d.outcome].format(threshold=number(d.threshold), row=number(d.row_hour) if d.row_hour is not None else ""),
+                    "decided": (OUTCOME["continue escalated"] if d.outcome == "continue" and d.rule is data.escalated else OUTCOME[d.outcome]).format(threshold=number(d.threshold), row=number(d.row_hour) if d.row_hour is not None else ""),
                     "tag": d.rule.tag} for d in rescue.decisions],
         "draws": [{"hours": number(hours), "clock": _when(orders, hours)} for hours in rescue.draws],
         "draw_rule": (f"then every {data.then_every_hours.value} hours until a level is below {number(data.stop_below.value)} µmol/L"),
