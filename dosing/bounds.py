@@ -67,18 +67,18 @@ LAB_MAX = {
     # 100 × 10^9/L: neutrophils are a part of the white count, and even in
     # a leukaemoid reaction rarely pass 50; 100 catches a count per µL (1200)
     # or per mm³ typed where 10^9/L was meant.
-    "anc": ((100, "billion_cells_per_liter", "10^9/L"),
+    "anc": ((100, "billion_cells_per_liter", "× 10^9/L"),
             "a neutrophil count is a part of the white count, and even a leukaemoid reaction stays well below it; "
             "a larger figure is a count per µL written as 10^9/L"),
     # Infant KMT2A-rearranged ALL presents with hyperleukocytosis, counts of
     # several hundred × 10^9/L and rarely above 1000; 2000 leaves room for
     # them and still catches a count per µL (5400) typed as 10^9/L.
-    "wbc": ((2000, "billion_cells_per_liter", "10^9/L"),
+    "wbc": ((2000, "billion_cells_per_liter", "× 10^9/L"),
             "infant leukaemia can present with several hundred × 10^9/L, rarely above 1000; a larger figure is a "
             "count per µL written as 10^9/L"),
     # Reactive thrombocytosis in infants reaches about 1000-1500 × 10^9/L;
     # 3000 leaves margin and catches a count per µL (150000).
-    "platelets": ((3000, "billion_cells_per_liter", "10^9/L"),
+    "platelets": ((3000, "billion_cells_per_liter", "× 10^9/L"),
                   "reactive thrombocytosis in infants stays below it; a larger figure is a count per µL written as 10^9/L"),
     # A newborn's polycythaemia reaches about 220-250 g/L; 300 g/L (30 g/dL)
     # catches g/L written as g/dL (95 g/dL).

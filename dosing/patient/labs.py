@@ -18,10 +18,17 @@ from dosing import bounds
 from dosing.errors import InputError
 from dosing.patient import fields
 from dosing.patient.messages import brief
-from dosing.results import TESTS, Genotype, LabResult
+from dosing.results import PHENOTYPES, TESTS, Genotype, LabResult
 from dosing.units import LAB_EXAMPLES, LAB_NAMES, LAB_UNITS_SHOWN, Q, parse_lab
 
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])\Z")
+
+# Names a ward or a laboratory report uses for a test, offered as a hint when written as `test` (never read
+# as the test itself: the file says which test it is in the one word the format defines).
+_HINTS = {"neutrophils": "anc", "neutrophil": "anc", "anc": "anc", "plt": "platelets", "platelet": "platelets",
+          "white cells": "wbc", "leukocytes": "wbc", "leucocytes": "wbc", "hb": "hemoglobin", "hgb": "hemoglobin",
+          "haemoglobin": "hemoglobin", "creat": "creatinine", "bili": "bilirubin", "alat": "alt", "gpt": "alt",
+          "mtx": "methotrexate", "asparaginase": "asparaginase_activity"}
 
 
 def labs(data: dict, birth: date) -> tuple[LabResult, ...]:
@@ -52,7 +59,8 @@ def _test(entry: dict, where: str) -> str:
         return value
     if isinstance(value, str):
         fields.one_line(value, f"{where}.test", 'write e.g. test = "anc"')
-        near = get_close_matches(value.strip().lower(), TESTS, n=1, cutoff=0.6)
+        written = value.strip().lower()
+        near = [_HINTS[written]] if written in _HINTS else get_close_matches(written, TESTS, n=1, cutoff=0.6)
         hint = f'did you mean test = "{near[0]}"?' if near else f"write one of: {', '.join(TESTS)}"
     else:
         hint = f"write one of: {', '.join(TESTS)}"
@@ -119,9 +127,22 @@ def genotype(data: dict) -> Genotype:
     if "genotype" not in data:
         return Genotype()
     table = fields.table_of(data, "genotype")
-    return Genotype(**{gene: fields.choice(table, gene, "genotype") if gene in table else None for gene in ("tpmt", "nudt15")})
+    found = {}
+    for gene in ("tpmt", "nudt15"):
+        value = table.get(gene)
+        if value is not None and value not in PHENOTYPES:
+            raise InputError(f"genotype.{gene}", f"{brief(value)} is not one of {', '.join(map(repr, PHENOTYPES))} (the CPIC "
+                             "phenotypes)", f'write e.g. {gene} = "normal", or leave the line out when it is not known')
+        found[gene] = value
+    return Genotype(**found)
 
 
 def medications(data: dict) -> tuple[str, ...]:
     """The [[medications]] names as written (one line each, no invisible characters)."""
-    return tuple(fields.text(entry, "name", f"medications[{i}]") for i, entry in fields.entries_of(data, "medications"))
+    names = []
+    for i, entry in fields.entries_of(data, "medications"):
+        field, value = f"medications[{i}].name", fields.given(entry, "name", f"medications[{i}]")
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(field, "must be the medicine's name, non-empty text in quotes", 'write e.g. name = "co-trimoxazole"')
+        names.append(fields.one_line(value, field, 'write e.g. name = "co-trimoxazole"'))
+    return tuple(names)
