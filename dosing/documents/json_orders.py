@@ -9,6 +9,7 @@ from dosing.formatting import percent, significant
 from dosing.documents import methotrexate
 from dosing.documents.wording import sentences
 from dosing.regimen import weakest
+from dosing.regimen.criteria import criterion_text, written_unit
 
 
 def as_dict(orders) -> dict:
@@ -28,7 +29,7 @@ def as_dict(orders) -> dict:
         "override": orders.override,
         "window": {"from": orders.window[0].isoformat(), "to": orders.window[1].isoformat()} if orders.window else None,
         "infusion_start": orders.infusion_start.strftime("%H:%M") if orders.infusion_start else None,
-        "draft": any(a.provenance == "?" for a in orders.administrations),
+        "draft": any(a.provenance == "?" for a in orders.administrations) or _placeholder_criteria(orders),
         "administrations": methotrexate.marked(orders, [_administration(a) for a in orders.administrations]),
         **({"bags": [bag_dict(b) for b in orders.bags]} if orders.bags else {}),
         **({"anthracyclines": _anthracyclines(orders.anthracyclines)} if orders.anthracyclines else {}),
@@ -36,8 +37,41 @@ def as_dict(orders) -> dict:
         **({"substitution": {"name": orders.substitution.name, "replaces": orders.substitution.replaces,
                              "for": orders.substitution.answers}} if orders.substitution else {}),
         **methotrexate.as_json(orders),
+        **_start_criteria(orders),
         "warnings": sentences(orders.findings),  # every finding, the notices first, as the sheets word them
     }
+
+
+def _start_criteria(orders) -> dict:
+    """`start_criteria` (each criterion, the result used and met / not met / no result / not set) and
+    `results_override` (the reason to start anyway), only where the phase has start criteria (dosing.criteria)."""
+    found = {f.code: f.facts for f in orders.findings if f.code in ("start criteria", "results override")}
+    if "start criteria" not in found:
+        return {}
+    entries = []
+    for c in found["start criteria"].checked:
+        criterion = c.criterion
+        entry = {"criterion": criterion_text(criterion), "test": criterion.test, "comparison": criterion.comparison,
+                 "threshold": None if criterion.placeholder else criterion.limit.magnitude, "unit": criterion.unit,
+                 "tag": criterion.value.tag, "source": criterion.value.source, "status": c.status, "result": None}
+        if c.result is not None:
+            entry["result"] = {"entry": c.result.entry, "field": c.result.field, "test": c.result.test,
+                               "value": c.result.value.magnitude, "unit": written_unit(c.result.value),
+                               "taken": c.result.taken.isoformat(timespec="minutes") if c.result.time_known else c.result.date.isoformat()}
+        if c.egfr is not None:
+            entry["egfr"] = {"value": round(c.value.magnitude, 2), "unit": written_unit(c.value), "k": c.egfr.k.value,
+                             "k_tag": c.egfr.k.tag, "length_cm": c.egfr.length_cm,
+                             "creatinine_mg_dl": round(c.egfr.creatinine_mg_dl, 4), "approximate": c.egfr.approximate}
+        entries.append(entry)
+    said = {"start_criteria": entries, "start_criteria_window_days": found["start criteria"].within_days.value}
+    if "results override" in found:
+        said["results_override"] = found["results override"].reason
+    return said
+
+
+def _placeholder_criteria(orders) -> bool:
+    """A start criterion the centre has not set makes the sheet a DRAFT, as a placeholder dose does."""
+    return any(c.criterion.placeholder for f in orders.findings if f.code == "start criteria" for c in f.facts.checked)
 
 
 def _administration(a) -> dict:

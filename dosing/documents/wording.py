@@ -6,10 +6,12 @@ the documents word them here. A document prints the notices first
 (`for_administrations`); the JSON orders list every finding (`sentences`).
 """
 
+from dosing.criteria import NO_RESULT
 from dosing.dates import far_text
 from dosing.findings import NOTICE, WARNING
 from dosing.formatting import amount, band_text, day_ranges, number, percent, significant, written
 from dosing.regimen import TAG_MEANING
+from dosing.regimen.criteria import criterion_text, measured_text
 from dosing.units import Q
 
 
@@ -87,7 +89,57 @@ def _withheld(finding) -> str:
             "outside the tool; every other order on this sheet stands.")
 
 
+def _results_override(finding) -> str:
+    facts = finding.facts
+    what = "; and ".join(_failed(c) for c in facts.unmet) if facts.unmet else "no start criterion needed it"
+    return f"RESULTS OVERRIDE: {what}. Started anyway for this reason: {facts.reason}"
+
+
+def _failed(checked) -> str:
+    """A result that fails its criterion: "labs[2] neutrophils 0.3 × 10⁹/L on 30 Aug 2026 is not above 0.5 × 10⁹/L"."""
+    return f"{checked.result.field} {result_text(checked)} is not {criterion_text(checked.criterion).removeprefix(checked.criterion.name + ' ')}"
+
+
+def result_text(checked) -> str:
+    """The result a criterion was checked with: "neutrophils 0.8 × 10⁹/L on 31 Aug 2026", an eGFR with its working."""
+    taken = f"{checked.result.taken:%d %b %Y}" + (f" {checked.result.taken:%H:%M}" if checked.result.time_known else "")
+    if checked.egfr is None:
+        return f"{checked.criterion.name} {measured_text(checked.value)} on {taken}"
+    return f"eGFR {egfr_text(checked)} from creatinine {measured_text(checked.result.value)} on {taken}"
+
+
+def egfr_text(checked) -> str:
+    """"99.1 mL/min/1.73 m² (0.413 × 72 cm ÷ 0.3 mg/dL; approximate: no validated k under 1 year)"."""
+    e = checked.egfr
+    said = (f"{measured_text(round(checked.value, 1))} ({number(e.k.value)} × {number(round(e.length_cm, 1))} cm ÷ "
+            f"{number(round(e.creatinine_mg_dl, 3))} mg/dL")
+    return said + ("; approximate: no validated k at this age)" if e.approximate else ")")
+
+
 # -- warnings --------------------------------------------------------------------------------
+
+
+def _start_criteria(finding) -> list[str]:
+    """What is left to do about the start criteria: results missing, thresholds the centre has not set (met: the box says)."""
+    facts, said = finding.facts, []
+    missing = facts.having(NO_RESULT)
+    if missing:
+        names = _names(("creatinine" if c.criterion.test == "egfr" else c.criterion.name for c in missing), "or")
+        said.append(f"Start criteria not checked: no {names} result taken from {facts.earliest:%d %b %Y} to day 1 "
+                    f"({facts.start:%d %b %Y}) is in the patient file: check {'them' if len(missing) > 1 else 'it'} before day 1 "
+                    "and tick the Start criteria box on the order sheet.")
+    unset = tuple(c for c in facts.checked if c.criterion.placeholder)
+    if unset:
+        said.append(f"DRAFT: the start criteria for {_names(c.criterion.name for c in unset)} have no published threshold "
+                    "(placeholders the centre sets, docs/reference.md §12): the order sheet prints them as blanks; "
+                    "compare the results with the centre's thresholds.")
+    return said
+
+
+def _names(names, joined: str = "and") -> str:
+    """"neutrophils, platelets and ALT": each name once."""
+    names = list(dict.fromkeys(names))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {joined} " + names[-1]
 
 
 def _stale_measurement(finding) -> str:
@@ -249,4 +301,6 @@ _WORDS = {
                                    "pharmacist of the treating centre."),
     "draft": lambda finding: f"DRAFT: the orders use placeholder values ({TAG_MEANING['?']}).",
     "fluid": _fluid,
+    "results override": _results_override,
+    "start criteria": _start_criteria,
 }
