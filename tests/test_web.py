@@ -1,5 +1,6 @@
 """The web page through Flask's test client: the same engine as the command line, and safe by default."""
 
+import datetime
 import io
 import json
 import re
@@ -345,6 +346,170 @@ def test_no_form_reaches_an_internal_error(app):
              "= 1\n[patient]", "1e400 kg", "-0 kg", "nan kg", "6.4\u00a0kg", "2026-02-30", "0000-01-01"]
     base = example_form("standard-risk.toml")
     for box in sorted(base):
+        for text in texts:
+            response = post(client, base | {box: text}, "plan")
+            assert response.status_code in (200, 422), (box, text, response.status_code)
+
+
+# -- issue 15: results, genotype and other medicines on the form ------------------------------------------------------
+
+RESULTS = """
+[[labs]]
+date = 2026-05-29
+time = "07:30"
+test = "anc"
+value = "1.2 10^9/L"
+
+[[labs]]
+date = 2026-05-30
+test = "creatinine"
+value = "25 umol/L"
+
+[[labs]]
+test = "methotrexate"
+value = "0.8 umol/L"
+hours_after_start = 42
+
+[genotype]
+tpmt = "intermediate"
+
+[[medications]]
+name = "co-trimoxazole"
+
+[[medications]]
+name = "omeprazole"
+"""
+
+
+@pytest.fixture
+def with_results(tmp_path):
+    """standard-risk.toml with three results, a TPMT phenotype (NUDT15 unknown) and two other medicines."""
+    path = tmp_path / "with-results.toml"
+    path.write_text((EXAMPLES / "standard-risk.toml").read_text(encoding="utf-8") + RESULTS, encoding="utf-8")
+    return path
+
+
+def open_file(client, path):
+    return client.post("/", data={"token": token(client), "action": "open", "patient_file": (io.BytesIO(path.read_bytes()), path.name)},
+                       content_type="multipart/form-data")
+
+
+def test_results_genotype_and_medicines_open_and_write_back_to_the_same_patient(client, with_results, tmp_path):
+    original = patients.load(with_results)
+    assert [lab.test for lab in original.labs] == ["anc", "creatinine", "methotrexate"]  # the loader read them all
+    page = open_file(client, with_results).get_data(as_text=True)
+    # Opening the file fills each row and select; NUDT15, absent from the file, shows as unknown.
+    assert 'id="labs[1].time" name="labs[1].time" type="text" aria-label="Time, row 1" value="07:30"' in page
+    assert '<option value="anc" selected>neutrophils (ANC)</option>' in page
+    assert 'id="labs[3].hours_after_start" name="labs[3].hours_after_start" type="text" aria-label="Hours after start (methotrexate ' \
+           'level), row 3" value="42"' in page
+    assert '<option value="intermediate" selected>intermediate metaboliser</option>' in page
+    nudt15 = re.search(r'<select id="genotype\.nudt15".*?</select>', page, re.S)[0]
+    assert "selected" not in nudt15 and '<option value="">unknown</option>' in nudt15
+    assert 'id="medications[2].name" name="medications[2].name" type="text" aria-label="Medicine, row 2" value="omeprazole"' in page
+    # Downloaded again, the file loads to the same patient (labs, genotype and medicines included).
+    saved = tmp_path / "saved.toml"
+    saved.write_bytes(post(client, form_values(tomllib.loads(with_results.read_text(encoding="utf-8"))), "download").get_data())
+    assert patients.load(saved) == original
+    written = tomllib.loads(saved.read_text(encoding="utf-8"))
+    assert written["genotype"] == {"tpmt": "intermediate"}  # unknown NUDT15 writes nothing
+    assert written["labs"][2] == {"test": "methotrexate", "value": "0.8 umol/L", "hours_after_start": 42}
+    assert written["medications"] == [{"name": "co-trimoxazole"}, {"name": "omeprazole"}]
+
+
+def test_the_genotype_selects_write_only_what_is_known():
+    form = example_form("standard-risk.toml")
+    assert "genotype" not in patient_data(form)[0]  # both unknown: no [genotype] table at all
+    data, _ = patient_data(form | {"genotype.tpmt": "normal", "genotype.nudt15": "poor"})
+    assert data["genotype"] == {"tpmt": "normal", "nudt15": "poor"}
+    data, _ = patient_data(form | {"genotype.tpmt": "", "genotype.nudt15": "intermediate"})
+    assert data["genotype"] == {"nudt15": "intermediate"}
+
+
+def test_the_page_offers_every_test_and_phenotype_the_loader_reads(client):
+    from dosing.results import PHENOTYPES, TESTS
+
+    page = client.get("/").get_data(as_text=True)
+    test_list = re.search(r'<select id="labs\[1\]\.test".*?</select>', page, re.S)[0]
+    assert re.findall(r'<option value="([^"]*)"', test_list) == ["", *TESTS]
+    for gene in ("tpmt", "nudt15"):
+        choices = re.search(rf'<select id="genotype\.{gene}".*?</select>', page, re.S)[0]
+        assert re.findall(r'<option value="([^"]*)"', choices) == ["", *PHENOTYPES]
+
+
+def test_result_and_medicine_rows_are_added_and_blank_ones_left_out(client):
+    form = example_form("standard-risk.toml")
+    page = post(client, form | {"labs[1].test": "anc"}, "add-labs").get_data(as_text=True)
+    assert '<option value="anc" selected>' in page and 'id="labs[2].value"' in page  # the row kept, and the one asked for
+    page = post(client, form | {"medications[1].name": "fluconazole"}, "add-medications").get_data(as_text=True)
+    assert 'value="fluconazole"' in page and 'id="medications[2].name"' in page
+    # Row 1 left blank, the result typed in row 4: the file's labs[1] is the form's labs[4].
+    data, where = patient_data(form | {"labs[1].test": "", "labs[4].date": "2026-05-29", "labs[4].test": "platelets",
+                                       "labs[4].value": "85 10^9/L", "medications[1].name": " ", "medications[3].name": "fluconazole"})
+    assert data["labs"] == [{"date": datetime.date(2026, 5, 29), "test": "platelets", "value": "85 10^9/L"}]
+    assert where["labs[1]"] == "labs[4]" and where["medications[1]"] == "medications[3]"
+    assert data["medications"] == [{"name": "fluconazole"}]
+
+
+def test_a_result_in_the_wrong_unit_is_refused_beside_its_row(client):
+    # Row 1 blank, row 2 fine, row 3 a neutrophil count in mg/dL: the file's labs[2] is the form's labs[3].
+    form = example_form("standard-risk.toml") | {
+        "labs[2].date": "2026-05-29", "labs[2].test": "platelets", "labs[2].value": "85 10^9/L",
+        "labs[3].date": "2026-05-29", "labs[3].test": "anc", "labs[3].value": "1.2 mg/dL"}
+    response = post(client, form, "plan")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    cell = re.search(r'<td class="invalid">\s*<input id="labs\[3\]\.value".*?</td>', page, re.S)[0]
+    assert 'aria-invalid="true"' in cell and "labs[2].value" in cell and "mg/dL" in cell
+    assert 'value="1.2 mg/dL"' in cell  # what was typed is kept to correct
+    assert 'id="error-labs[2].value"' not in page
+    # A methotrexate level with neither its date nor its hours: the whole row refused, beside the row's first box.
+    form = example_form("standard-risk.toml") | {"labs[2].test": "methotrexate", "labs[2].value": "0.8 umol/L"}
+    page = post(client, form, "plan").get_data(as_text=True)
+    assert re.search(r'<td class="invalid">\s*<input id="labs\[2\]\.date".*?id="error-labs\[2\]\.date" role="alert">labs\[1\]: '
+                     r'a methotrexate level needs its date \(and time\), or its hours after the start', page, re.S)
+
+
+def test_the_results_override_is_a_reason_in_words(client):
+    # As the other overrides: a box under them, and "ok" refused beside it as the command line refuses it.
+    form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01", "sheet.override_results": "ok"}
+    response = post(client, form, "preview")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'id="error-sheet\.override_results" role="alert">--override-results: give the clinical reason in words', page)
+    assert 'value="ok"' in page
+
+
+@pytest.mark.parametrize("box, typed", [
+    ("labs[1].value", "1.2 (10^9/L"), ("labs[1].value", "[" * 2000 + "]" * 2000), ("labs[1].value", "1e400 10^9/L"),
+    ("labs[1].value", "-1 10^9/L"), ("labs[1].value", "99999999999999999999 10^9/L"), ("labs[1].value", "1.2\u202e 10^9/L"),
+    ("labs[1].hours_after_start", "99999999999999999999"), ("labs[1].hours_after_start", "1e400"),
+    ("labs[1].hours_after_start", "-6"), ("labs[1].hours_after_start", "42 h"), ("labs[1].time", "7.30"),
+    ("labs[1].time", "25:00"), ("labs[1].date", "2026-02-30"), ("labs[1].test", "neutrophils"),
+    ("genotype.tpmt", "slow"), ("medications[1].name", "\u202eco-trimoxazole"),
+])
+def test_malformed_results_are_field_errors_and_the_form_is_kept(client, box, typed):
+    form = example_form("standard-risk.toml") | {"labs[1].date": "2026-05-29", "labs[1].time": "07:30", "labs[1].test": "methotrexate",
+                                                 "labs[1].value": "0.8 umol/L", "labs[1].hours_after_start": "42",
+                                                 "medications[1].name": "co-trimoxazole", box: typed}
+    response = post(client, form, "plan")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422, page[:2000]
+    message = re.search(rf'<p class="error" id="error-{re.escape(box)}" role="alert">(.*?)</p>', page, re.S)[1]
+    assert len(message) < 600
+    assert f'value="{typed}"' in page.replace("&#34;", '"')  # kept in its box, or still chosen in its list
+
+
+def test_no_result_reaches_an_internal_error(app):
+    # As test_no_form_reaches_an_internal_error, in every box of a result row, the genotype and a medicine.
+    client = app.test_client()
+    texts = ["1.2 (10^9/L", "1.2 10^9/L;", "1.2 10^9/L**2", "1 light_year", "\u202e", "\x00", "'''", '"""', "[[x]]",
+             "= 1\n[patient]", "1e400", "1e400 umol/L", "-0", "nan", "inf", "nan umol/L", "1.2\u00a010^9/L", "2026-02-30", "24:00",
+             "9" * 400, "0.000000000001 umol/L"]
+    base = example_form("standard-risk.toml") | {"labs[1].date": "2026-05-29", "labs[1].test": "anc", "labs[1].value": "1.2 10^9/L",
+                                                 "medications[1].name": "co-trimoxazole"}
+    boxes = [f"labs[1].{key}" for key in ("date", "time", "test", "value", "hours_after_start")]
+    for box in boxes + ["genotype.tpmt", "genotype.nudt15", "medications[1].name"]:
         for text in texts:
             response = post(client, base | {box: text}, "plan")
             assert response.status_code in (200, 422), (box, text, response.status_code)

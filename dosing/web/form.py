@@ -185,6 +185,7 @@ def sheet_request(values: dict, out) -> Request:
         documents=parse_documents(",".join(kinds)) if kinds else None,
         override_pathway=parsed("override_pathway", parse_reason), reissue=parsed("reissue", parse_reason),
         override_dates=parsed("override_dates", parse_reason),
+        override_results=parsed("override_results", parse_reason),
         substitute=values.get("sheet.substitute") or None,
     )
 
