@@ -5,7 +5,7 @@ divided into the day's doses, capped, then rounded half up per dose; the
 day's total is the rounded dose times the number of doses.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from dosing.units import Q, basis_kind, drug_unit, is_per_day, unit
@@ -34,6 +34,17 @@ def round_half_up(quantity, step):
 
 def _half_up(exact: Decimal, size: Decimal) -> Decimal:
     return (exact / size).quantize(Decimal(1), rounding=ROUND_HALF_UP) * size
+
+
+def round_down(quantity, step):
+    """Down to a multiple of `step`: a dose already reduced for TPMT/NUDT15, organ function or counts is never
+    rounded up (docs/reference.md §12, HOPA). Used only for doses dosing.adjustments reduced."""
+    name = str(step.units)
+    return Q(float(_down(decimal(quantity, name), decimal(step, name))), name)
+
+
+def _down(exact: Decimal, size: Decimal) -> Decimal:
+    return (exact / size).quantize(Decimal(1), rounding=ROUND_FLOOR) * size
 
 
 def times(quantity, count: int):
@@ -84,12 +95,12 @@ def split(dose, fractions, step):
     return [Q(float(part), name) for part in parts]
 
 
-def round_within(calculated, step, bound: Fraction):
-    """The dose rounded half up to `step`, or None when that moves it more than `bound`
-    (HOPA: 10 %) of the calculated dose, or to nothing."""
+def round_within(calculated, step, bound: Fraction, down: bool = False):
+    """The dose rounded half up to `step` (`down`: down, for a reduced dose), or None when that moves it more
+    than `bound` (HOPA: 10 %) of the calculated dose, or to nothing."""
     name = str(step.units)
     exact = decimal(calculated, name)
-    given = _half_up(exact, decimal(step, name))
+    given = (_down if down else _half_up)(exact, decimal(step, name))
     if given > 0 and abs(given - exact) / exact <= Decimal(bound.numerator) / Decimal(bound.denominator):
         return Q(float(given), name)
     return None

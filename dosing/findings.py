@@ -138,13 +138,21 @@ class InfusionStartAssumed:
     assumed: time
 
 
+@attrs.frozen
+class GenotypeUnknown:
+    """A thiopurine is ordered and the patient file gives no TPMT or NUDT15 phenotype (CPIC, docs/reference.md §12)."""
+
+    genes: tuple[str, ...]  #: "TPMT", "NUDT15": those unknown
+    drugs: tuple[str, ...]  #: printed names of the thiopurines ordered
+
+
 # -- the checks ----------------------------------------------------------------------------
 
 
 def find(orders) -> tuple[Finding, ...]:
     """Every finding about `orders`: the notices first, then the checks, in the order the sheets print them."""
     return (*_notices(orders), *_methotrexate(orders), *_stale_measurement(orders), *growth_findings(orders.patient, orders.measurement),
-            *_changes(orders.administrations), *_rounding(orders.administrations, orders.protocol.rounding_warning.value),
+            *_adjusted(orders), *_changes(orders.administrations), *_rounding(orders.administrations, orders.protocol.rounding_warning.value),
             *_anthracyclines(orders), *_unverified(orders), *_fluid(orders))
 
 
@@ -186,6 +194,28 @@ def _stale_measurement(orders) -> list[Finding]:
 def growth_findings(patient, measurement) -> list[Finding]:
     """A weight or length beyond the 0.1st or 99.9th WHO centile, or the growth check not done (dosing.growth)."""
     return [Finding("growth", facts) for facts in growth.check(patient, measurement)]
+
+
+def _adjusted(orders) -> list[Finding]:
+    """What the results did (dosing.adjustments): genotype unknown, counts missing or holding, a rule still to set."""
+    decided = orders.adjusted
+    if decided is None:
+        return []
+    found = []
+    if decided.unknown_genes:
+        given = tuple(a for a in orders.administrations if a.drug in decided.thiopurines)
+        names = tuple(orders.protocol.drugs[d].print_name for d in decided.thiopurines)
+        found.append(Finding("genotype unknown", GenotypeUnknown(decided.unknown_genes, names), administrations=given))
+    titrated = decided.titrated
+    if titrated is not None and titrated.held:
+        found.append(Finding("titration hold", decided, NOTICE))
+    elif titrated is not None and (titrated.wbc is None or titrated.anc is None):
+        given = tuple(a for a in orders.administrations if f"{a.order.drug.print_name} {a.route}" in titrated.subjects)
+        found.append(Finding("titration counts missing", decided, administrations=given))
+    for unset in decided.unset:
+        given = tuple(a for a in orders.administrations if f"{a.order.drug.print_name} {a.route}" == unset.subject)
+        found.append(Finding("organ rule not set", unset, subject=unset.subject, administrations=given))
+    return found
 
 
 def _by_order(administrations):

@@ -135,12 +135,15 @@ def working(a) -> str:
         parts.append(f"{number(decimal(a.size, 'kg'))} kg")
     if a.factor != 1:
         parts.append(f"{a.factor} ({a.factor_reason})")
+    adjustment = a.adjustment  # what the results changed (dosing.adjustments), after the fraction, before cap and rounding
+    parts += [f"{percent(change.factor)} {change.reason}" for change in (adjustment.changes if adjustment else ())]
+    down = adjustment is not None and adjustment.reduced  # a reduced dose is rounded down, never up (docs/reference.md §12)
     text = " × ".join(parts)
     divided = a.order.divided > 1  # a daily dose shared out; clocked doses are each a full dose
     if divided:
         text += f" ÷ {a.order.divided} doses"
     uncapped = a.uncapped.m_as(unit)
-    text += f" = {calculated_text(uncapped, None if a.capped else a.step, a.dose)} {unit}"
+    text += f" = {calculated_text(uncapped, None if a.capped or down else a.step, a.dose)} {unit}"
     if a.capped:
         text += f"; capped at the maximum, {amount(a.calculated, unit)}"
     if a.step is not None:
@@ -148,8 +151,10 @@ def working(a) -> str:
         if a.by_volume:
             text += (f"; the {amount(a.order.rounding.value, unit)} step would move it more than "
                      f"{percent(a.bound.value)}, so it is "
-                     f"measured by volume ({a.product.form}, steps of {step}): rounded half up to {amount(a.dose, unit)} "
+                     f"measured by volume ({a.product.form}, steps of {step}): rounded {'down' if down else 'half up'} to {amount(a.dose, unit)} "
                      f"= {number(decimal(a.volume, 'mL'))} mL")
+        elif a.rounded and down:
+            text += f"; rounded down to the {step} step (a reduced dose is never rounded up): {amount(a.dose, unit)}"
         elif a.rounded:
             text += f"; rounded half up to the {step} step: {amount(a.dose, unit)}"
         else:

@@ -45,6 +45,7 @@ class Administration:
     by_volume: bool = False  #: the drug's step would move the dose over the bound: measured by volume instead
     bound: Value | None = None  #: the largest change rounding may make (HOPA 10 %), where it was applied
     product: object = None  #: regimen.Product the dose is drawn up from, where the volume is printed
+    adjustment: object = None  #: dosing.adjustments.Adjustment the results made (after the fraction, before cap and rounding), where one
 
     @property
     def volume(self):
@@ -95,6 +96,7 @@ class PhaseOrders:
     withheld: tuple = ()  #: per order not made, its days as (schedule.Withheld.What, ...): no step gives the dose within the bound
     substitution: object = None  #: regimen.Substitution the pharmacist chose, where one was
     infusion_start_assumed: bool = False  #: an order is timed from the infusion start and none was given: 08:00 is assumed
+    adjusted: object = None  #: dosing.adjustments.Decided: what the results did to each order, for the findings
     methotrexate: object = None  #: dosing.rescue.Rescue, for a phase with high-dose methotrexate and its rescue
     findings: tuple = ()  #: dosing.findings.Finding: what the checks found, once for the whole phase (worded by dosing.documents.wording)
 

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import attrs
 
+from dosing import adjustments
 from dosing import dose as arithmetic
 from dosing.errors import InputError
 from dosing.orders import Administration, PhaseOrders
@@ -32,6 +33,8 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
     """
     measurement = body.measurement
     last_day = _last_day(patient, phase, start)
+    # results: each order's adjustment (genotype, liver and kidney, counts), from results on or before the sheet's first day
+    decided = adjustments.decide(patient, protocol, phase, max(start, window[0]) if window else start)
     uses_infusion = any(o.continuous or (o.timing and o.timing.first_dose_at == "infusion start") for o in phase.orders)
     clock = {"infusion start": infusion_start or time(8, 0)}
     slots_by_order: dict[int, list] = {}
@@ -48,7 +51,10 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
             if day <= last_day:
                 by_day.setdefault(day, []).append(moment)
         _weekly_stays_weekly(order, sorted(by_day))
+        adjustment = decided.of(order)
         for day, moments in sorted(by_day.items()):
+            if adjustment is not None and (adjustment.held or not adjustment.given_on(day)):
+                continue  # held by the counts, or not a day of the genotype's replacement schedule
             on = start + timedelta(days=day - 1)
             if window is not None and not window[0] <= on <= window[1]:
                 continue  # outside the weeks this sheet covers: not computed at all
@@ -57,7 +63,7 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
             key = (id(order), id(order.step_on(day)), age, len(times) or order.divided)
             if key not in computed:
                 try:
-                    computed[key] = _administer(order, day, on, age, protocol, body.bsa, measurement.weight, times)
+                    computed[key] = _administer(order, day, on, age, protocol, body.bsa, measurement.weight, times, adjustment)
                 except Withheld as stop:
                     computed[key] = stop
             if isinstance(computed[key], Withheld):
@@ -66,13 +72,15 @@ def phase_orders(patient: Patient, protocol: Protocol, phase: Phase, start: date
             administrations.append(attrs.evolve(computed[key], day=day, date=on, times=times))
     administrations.sort(key=lambda a: (a.day, a.times[:1] or (time(0),), phase.orders.index(a.order)))
     if window is not None and not administrations:
-        raise InputError("--weeks", f"no doses of {phase.title} fall between {window[0]} and {window[1]}", "choose a window inside the phase")
+        held = decided.titrated is not None and decided.titrated.held
+        raise InputError("--weeks", f"no doses of {phase.title} fall between {window[0]} and {window[1]}"
+                         + (" (the counts hold the oral doses)" if held else ""), "choose a window inside the phase")
     return PhaseOrders(
         patient=patient, protocol=protocol, phase=phase, start=start, measurement=measurement,
         bsa=body.bsa, bsa_formula=body.formula, administrations=tuple(administrations), last_day=last_day,
         infusion_start=clock["infusion start"] if uses_infusion else None, window=window, override=override,
         withheld=tuple(tuple(days) for days in withheld.values()), substitution=substitution,
-        infusion_start_assumed=uses_infusion and infusion_start is None,
+        infusion_start_assumed=uses_infusion and infusion_start is None, adjusted=decided,
     )
 
 
@@ -114,7 +122,7 @@ def _weekly_stays_weekly(order: Order, days: list[int]) -> None:
         raise InputError(f"{order.drug.name} {order.route}", "a weekly order falls on days less than 7 days apart", "check the regimen data")
 
 
-def _administer(order: Order, day: int, on: date, age: int, protocol: Protocol, body, weight, times: tuple) -> Administration:
+def _administer(order: Order, day: int, on: date, age: int, protocol: Protocol, body, weight, times: tuple, adjustment=None) -> Administration:
     if order.age_bands:
         band = order.band_at(age)
         return _finish(
@@ -145,16 +153,22 @@ def _administer(order: Order, day: int, on: date, age: int, protocol: Protocol, 
         factor = Fraction(1)
         reason = "no infant fraction for this order"
     size = body if kind == "BSA" else weight if kind in ("weight", "label weight rule") else None
-    one_dose = arithmetic.per_administration(basis, body, weight, order.divided)
+    one_dose = arithmetic.apply_factor(arithmetic.per_administration(basis, body, weight, order.divided), factor)
+    if adjustment is not None:  # the results' change: after the infant fraction, before the cap and rounding
+        one_dose = arithmetic.apply_factor(one_dose, adjustment.factor)
+        values += adjustment.values
     return _finish(
         order, day, on, age, rule=kind, basis=basis, basis_text=basis_text, size=size,
         factor=factor, factor_reason=reason, band=None, times_per_day=len(times) or order.divided, times=times,
-        uncapped=arithmetic.apply_factor(one_dose, factor), values=tuple(values),
+        uncapped=one_dose, values=tuple(values),
         rounding=order.rounding.value if order.rounding else None, protocol=protocol,
+        adjustment=adjustment if adjustment is not None and adjustment.changes else None,
+        down=adjustment is not None and adjustment.reduced,
     )
 
 
-def _finish(order, day, on, age, *, uncapped, times_per_day, rounding, values, protocol, **fields) -> Administration:
+def _finish(order, day, on, age, *, uncapped, times_per_day, rounding, values, protocol, down=False, **fields) -> Administration:
+    """Cap, then round: half up, or down (`down`) for a dose the results reduced (docs/reference.md §12)."""
     calculated, capped = arithmetic.apply_cap(uncapped, order.cap.value if order.cap else None, times_per_day)
     if capped:
         values = values + (order.cap,)
@@ -163,15 +177,15 @@ def _finish(order, day, on, age, *, uncapped, times_per_day, rounding, values, p
     if rounding is None:
         final, step = calculated, None
     elif protocol.max_rounding_change is None:
-        final, step = arithmetic.round_half_up(calculated, rounding), rounding
+        final, step = (arithmetic.round_down if down else arithmetic.round_half_up)(calculated, rounding), rounding
     else:
         # HOPA: rounding never moves a dose more than 10 %. Where the drug's step would, the step is
         # what the pharmacy can measure: the product's concentration × the smallest volume.
         bound, fine, step = protocol.max_rounding_change.value, None, rounding
-        final = arithmetic.round_within(calculated, rounding, bound)
+        final = arithmetic.round_within(calculated, rounding, bound, down)
         if final is None and product is not None and protocol.smallest_volume is not None:  # worked out only when needed
             fine = step = (product.concentration.value * protocol.smallest_volume.value).to(calculated.units)
-            final = arithmetic.round_within(calculated, fine, bound)
+            final = arithmetic.round_within(calculated, fine, bound, down)
         if final is None:
             raise Withheld(Withheld.What(order=order, day=day, date=on, calculated=calculated, step=rounding, fine=fine,
                                          product=product, bound=protocol.max_rounding_change))

@@ -5,6 +5,7 @@ extend, never rename. Doses leave their pint quantities here, each converted
 to a named unit first.
 """
 
+from dosing.adjustments import lab_unit
 from dosing.formatting import percent, significant
 from dosing.documents import methotrexate
 from dosing.documents.wording import sentences
@@ -109,7 +110,24 @@ def _administration(a) -> dict:
         entry["volume_ml"] = round(a.volume.m_as("mL"), 4)  # one dose, of `product`
         entry["product"] = a.product.form
         entry["measured_by_volume"] = a.by_volume
+    if a.adjustment is not None:
+        entry["adjustment"] = _adjustment(a.adjustment)
     return entry
+
+
+def _adjustment(adjustment) -> dict:
+    """What the results did to the dose (dosing.adjustments): its factor, why, and each result used."""
+    said = {"factor": str(adjustment.factor), "reason": adjustment.reason,
+            "results_used": [{"test": r.test, "value": r.value.magnitude, "unit": lab_unit(r.value), "date": r.date.isoformat(),
+                              **({"time": f"{r.taken:%H:%M}"} if r.time_known else {}), "entry": r.entry}
+                             for r in adjustment.results_used]}
+    if adjustment.genotype is not None:
+        said["genotype"] = {"tpmt": adjustment.genotype.tpmt, "nudt15": adjustment.genotype.nudt15}
+    if adjustment.week_days is not None:
+        said["week_days"] = list(adjustment.week_days)  # given only on these days of each week from day 1
+    return said
+
+
 
 
 def _withheld(days) -> dict:

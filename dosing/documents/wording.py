@@ -7,6 +7,7 @@ the documents word them here. A document prints the notices first
 """
 
 from dosing.criteria import NO_RESULT
+from dosing.adjustments import count
 from dosing.dates import far_text
 from dosing.findings import NOTICE, WARNING
 from dosing.formatting import amount, band_text, day_ranges, number, percent, significant, written
@@ -142,6 +143,8 @@ def _names(names, joined: str = "and") -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {joined} " + names[-1]
 
 
+
+
 def _stale_measurement(finding) -> str:
     facts = finding.facts
     return (f"Weight and length were measured on {facts.measured:%d %b %Y}, {facts.days_before} days before the phase "
@@ -258,6 +261,49 @@ def _resumption(finding) -> list[str]:
     return said
 
 
+# -- results (dosing.adjustments) ----------------------------------------------------------
+
+
+def _genotype_unknown(finding) -> str:
+    facts = finding.facts
+    genes = " and ".join(facts.genes)
+    return (f"TPMT/NUDT15 genotype unknown ({genes} not given in the patient file's [genotype]): "
+            f"{' and '.join(facts.drugs)} at the usual dose. CPIC (docs/reference.md §12) reduces it for intermediate and "
+            "poor metabolisers: record the phenotypes, or confirm with the prescriber that the dose stands.")
+
+
+def _window(decided) -> str:
+    return f"within {decided.within_days} days before {decided.first:%d %b %Y}"
+
+
+def _titration_hold(finding) -> str:
+    decided = finding.facts
+    titrated = decided.titrated
+    floor = titrated.rule.neutrophil_floor
+    placeholder = " (a placeholder the centre sets: DRAFT)" if floor.tag == "?" else ""
+    return (f"HOLD: {' and '.join(titrated.subjects)} are not ordered on this sheet: neutrophils "
+            f"{number(count(titrated.anc))} × 10⁹/L on {titrated.anc.taken:%d %b %Y} ({titrated.anc.field}), below the neutrophil floor "
+            f"of {number(floor.value)} × 10⁹/L{placeholder}; docs/reference.md §12. Recheck the counts before restarting.")
+
+
+def _titration_counts_missing(finding) -> str:
+    decided = finding.facts
+    titrated = decided.titrated
+    if titrated.wbc is None:
+        return (f"No white count {_window(decided)}: {' and '.join(titrated.subjects)} at 100 % of the protocol dose, not titrated. "
+                "Record the counts ([[labs]] wbc and anc) and reissue the sheet.")
+    return (f"No neutrophil count {_window(decided)}: whether to hold {' and '.join(titrated.subjects)} below the neutrophil floor "
+            "could not be checked. Record it ([[labs]] anc) and reissue the sheet.")
+
+
+def _organ_rule_not_set(finding) -> str:
+    unset = finding.facts
+    why = f" ({unset.note})" if unset.note else ""
+    return (f"{unset.subject}: {unset.result.test} {number(round(unset.level, 2))} mg/dL on {unset.result.taken:%d %b %Y} "
+            f"({unset.result.field}); no dose rule by kidney function is set in the data{why}, docs/reference.md §12: "
+            "the prescriber decides the dose; the sheet is DRAFT until the centre sets the rule.")
+
+
 def _interacting_medicine(finding) -> str:
     facts = finding.facts
     return (f"INTERACTING MEDICINE before high-dose methotrexate: the patient's medication '{facts.medication}' is {facts.name}, "
@@ -301,6 +347,10 @@ _WORDS = {
                                    "pharmacist of the treating centre."),
     "draft": lambda finding: f"DRAFT: the orders use placeholder values ({TAG_MEANING['?']}).",
     "fluid": _fluid,
+    "genotype unknown": _genotype_unknown,
+    "titration hold": _titration_hold,
+    "titration counts missing": _titration_counts_missing,
+    "organ rule not set": _organ_rule_not_set,
     "results override": _results_override,
     "start criteria": _start_criteria,
 }

@@ -53,7 +53,7 @@ def check(patient_toml: str, regimens: Path, protocol: str, phase: str, start: d
 
 def _check(patient_toml, regimens: Path, protocol: str, phase: str, start: date, options: dict, orders: dict) -> list[str]:
     body = body_on(patient_toml, start)
-    mine = expected(body, regimens / protocol, phase, start, options)
+    mine = expected(body, regimens / protocol, phase, start, options, patient_toml)
     follow_levels(mine, body, patient_toml, regimens / protocol, phase, start, options)  # methotrexate levels: the rescue
     said = phase_differences(mine, orders) + dose_differences(mine, orders)
     infusion = mine.continuous

@@ -94,6 +94,8 @@ def _administration(given, entry: dict) -> list[str]:
         ("calculated dose", same(entry.get("calculated"), given.calculated * given.times_per_day, 4), entry.get("calculated"),
          shown(given.calculated * given.times_per_day)),
         ("continuous", entry.get("continuous", False) == given.continuous, entry.get("continuous", False), given.continuous),
+        ("adjustment by results", (entry.get("adjustment") or {}).get("factor", "1") == str(given.adjustment),
+         (entry.get("adjustment") or {}).get("factor", "1"), str(given.adjustment)),
     ]
     said += [f"{where}: {what}: the engine gives {theirs}, the second check {ours}" for what, ok, theirs, ours in checks if not ok]
     parts = entry.get("parts", [])

@@ -10,13 +10,13 @@ neither keeps it within the bound, the order is withheld. A day's total is the
 rounded dose × the doses that day.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from . import arithmetic, reader
+from . import adjustments, arithmetic, reader
 from .orders import Order, fraction_bands, product, read_phase
 from .reader import Body, Unreadable
 
@@ -41,6 +41,7 @@ class Given:
     volume: Decimal | None  #: mL of the product for one dose, where the sheet prints it
     parts: tuple = ()  #: ((fraction, dose, over), ...)
     continuous: bool = False
+    adjustment: Fraction = Fraction(1)  #: what the results change (second_check.adjustments), after the fraction
 
     @property
     def total(self) -> Decimal:
@@ -69,7 +70,7 @@ class Expected:
         return self.start + timedelta(days=self.last_day - 1)
 
 
-def expected(body: Body, directory: Path, phase_name: str, start: date, options: dict) -> Expected:
+def expected(body: Body, directory: Path, phase_name: str, start: date, options: dict, patient_toml: str | None = None) -> Expected:
     protocol = reader.toml(directory / "protocol.toml")
     phase = read_phase(directory, phase_name, protocol, options.get("substitute"))
     size = arithmetic.bsa(reader.value(protocol["bsa"], "formula"), body.kg, body.cm)
@@ -84,6 +85,9 @@ def expected(body: Body, directory: Path, phase_name: str, start: date, options:
     found = Expected(start=start, last_day=last_day, measured=body.measured, kg=body.kg, cm=body.cm, bsa=size, course_hours=phase.course_hours,
                      window=window(options, start, phase.default_weeks), infusion_start=infusion if uses_infusion else None)
     rules = _Rules(protocol)
+    # The results' changes (genotype, liver and kidney, counts), from results on or before the sheet's first day.
+    first = max(start, found.window[0]) if found.window else start
+    adjusted = adjustments.decide(patient_toml, directory, phase_name, first, phase.orders) if patient_toml is not None else {}
     slots_of: dict[tuple, list] = {}
     for order in phase.orders:
         slots = _slots(order, start, infusion, slots_of, phase.orders)
@@ -99,7 +103,11 @@ def expected(body: Body, directory: Path, phase_name: str, start: date, options:
             if found.window is not None and not found.window[0] <= on <= found.window[1]:
                 continue
             times = tuple(m.strftime("%H:%M") for m in moments if m is not None)
-            given = _dose(order, day, arithmetic.months(body.birth, on), times, body.kg, size, rules)
+            change = adjusted.get((order.drug, order.route))
+            if change is not None and not change.given_on(day):
+                continue  # held by the counts, or off the genotype's days of the week
+            given = _dose(order, day, arithmetic.months(body.birth, on), times, body.kg, size, rules,
+                          change.factor if change is not None else Fraction(1))
             if given is None:
                 found.withheld.add((order.drug, order.route, day))
             else:
@@ -159,8 +167,11 @@ class _Rules:
         return next((factor for below, factor in self.bands if months < below), Fraction(1))
 
 
-def _dose(order: Order, day: int, months: int, times: tuple, kg: Decimal, size: Decimal, rules: _Rules) -> Given | None:
-    """One administration, or None where no step gives the dose within the bound (withheld)."""
+def _dose(order: Order, day: int, months: int, times: tuple, kg: Decimal, size: Decimal, rules: _Rules,
+          adjustment: Fraction = Fraction(1)) -> Given | None:
+    """One administration, or None where no step gives the dose within the bound (withheld).
+
+    `adjustment` multiplies the dose after the infant fraction, before the cap; below 1, the dose rounds down."""
     count = len(times) or order.divided
     if order.age_table:  # fixed by age: never from BSA or weight, never reduced, never rounded
         each = [dose for since, dose in order.age_table if since <= months][-1]
@@ -175,16 +186,18 @@ def _dose(order: Order, day: int, months: int, times: tuple, kg: Decimal, size: 
     if basis.per_day:
         one /= order.divided
     factor = rules.factor(months) if fraction_on else Fraction(1)
-    calculated, capped = _capped(arithmetic.times(one, factor), order.cap, count)
+    calculated, capped = _capped(arithmetic.times(arithmetic.times(one, factor), adjustment), order.cap, count)
+    within = adjustments.within_down if adjustment < 1 else arithmetic.within  # a reduced dose never rounds up
     step, by_volume = order.rounding, False
-    final = arithmetic.within(calculated, step, rules.bound)
+    final = within(calculated, step, rules.bound)
     drawn = product(rules.protocol, order.drug, order.route, order.unit)
     if final is None and drawn is not None and rules.smallest is not None:
         step, by_volume = drawn[0] * rules.smallest, True
-        final = arithmetic.within(calculated, step, rules.bound)
+        final = within(calculated, step, rules.bound)
     if final is None:
         return None
-    return _given(order, day, months, times, factor, count, final, calculated, capped, step, by_volume, rules)
+    given = _given(order, day, months, times, factor, count, final, calculated, capped, step, by_volume, rules)
+    return replace(given, adjustment=adjustment) if adjustment != 1 else given
 
 
 def _capped(dose: Decimal, cap, count: int) -> tuple[Decimal, bool]:
