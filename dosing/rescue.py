@@ -111,7 +111,7 @@ def prepare(patient, protocol, phase, start: date, body, infusion_start: time | 
     folinic = next((o for o in phase.orders if o.drug.name == "folinic_acid" and o.timing and o.timing.after == ANCHOR), None)
     if data is None or anchor is None or folinic is None:
         return phase, None
-    hydration = _hydration(data, body.bsa)
+    water = hydration(data, body.bsa)
     interactions = tuple(InteractingMedicine(m, name, i) for m in patient.medications for i in data.interactions
                          if (name := i.matches(m)) is not None)
     # A level dated before day 1 belongs to an earlier course, never to this one.
@@ -119,7 +119,7 @@ def prepare(patient, protocol, phase, start: date, body, infusion_start: time | 
     glucarpidase = tuple(g for g in (_glucarpidase(data, level) for level in levels) if g is not None)
     if not levels:
         draws = schedule(data, upto=max(data.draw_at_hours.value) + data.then_every_hours.value)
-        return phase, Rescue(data, hydration, interactions, (), (), glucarpidase, draws)
+        return phase, Rescue(data, water, interactions, (), (), glucarpidase, draws)
     if folinic.steps[0].basis != dose_of(data.rescue_dose.value):
         raise RegimenError(data.path, None, f"the rescue dose {data.rescue_dose.value} is not the {phase.name} folinic acid order's "
                                             f"{folinic.steps[0].text}: make them agree")
@@ -133,11 +133,11 @@ def prepare(patient, protocol, phase, start: date, body, infusion_start: time | 
     index = phase.orders.index(folinic)
     phase = attrs.evolve(phase, orders=phase.orders[:index] + tuple(o for _, o in orders) + phase.orders[index + 1:])
     draws = () if stopped_at is not None else (next_draw(data, levels[-1].hours_after_start),)
-    return phase, Rescue(data, hydration, interactions, levels, decisions, glucarpidase, draws, orders, ordered, stopped_at,
+    return phase, Rescue(data, water, interactions, levels, decisions, glucarpidase, draws, orders, ordered, stopped_at,
                          clipped=len(ordered) < len(doses))
 
 
-def _hydration(data, bsa) -> Hydration:
+def hydration(data, bsa) -> Hydration:
     # e.g. 1,000 mL/m² × 0.3294 m² = 329.4 mL over 6 h = 54.9 mL/h; 3,000 mL/m²/day × 0.3294 m² = 988.2 mL/day = 41.175 mL/h
     before = (data.hydration_before.value * bsa).to("mL")
     during = (data.hydration_during.value * bsa).to("mL/day")
