@@ -87,10 +87,12 @@ def _value(entry: dict, where: str, test: str):
         raise InputError(field, f"{brief(value)} is negative, which no {LAB_NAMES[test].split(' ', 1)[1]} can be",
                          "check the number (a result below the laboratory's limit of detection is written as that limit or 0)")
     *limits, reason = bounds.LAB_MAX[test]
-    for magnitude, unit, shown in limits:
-        if quantity.check(Q(1, unit).dimensionality) and quantity.m_as(unit) > magnitude:
-            raise InputError(field, f"{brief(value)} is above {magnitude:g} {shown}: {reason}",
-                             f"check the number and its unit, e.g. value = \"{sample}\"")
+    # The limit in the unit as written (30 g/dL for a haemoglobin in g/dL), else one of its kind (mg/dL, µmol/L).
+    same = [limit for limit in limits if Q(1, limit[1]).units == quantity.units]
+    magnitude, unit, shown = (same or [limit for limit in limits if quantity.check(Q(1, limit[1]).dimensionality)])[0]
+    if quantity.m_as(unit) > magnitude:
+        raise InputError(field, f"{brief(value)} is above {magnitude:g} {shown}: {reason}",
+                         f"check the number and its unit, e.g. value = \"{sample}\"")
     return quantity
 
 
