@@ -19,6 +19,7 @@ import attrs
 from dosing import bounds, fluid, growth
 from dosing.allergies import matches, unmatched
 from dosing.body import age_in_months
+from dosing.rescue import findings as rescue_findings
 
 NOTICE, WARNING = "notice", "warning"
 
@@ -171,17 +172,8 @@ def _notices(orders) -> list[Finding]:
 
 
 def _methotrexate(orders) -> list[Finding]:
-    """High-dose methotrexate (dosing.rescue): an interacting medicine, a level above a glucarpidase criterion, an escalated rescue."""
-    rescue = orders.methotrexate
-    if rescue is None:
-        return []
-    infusion = tuple(a for a in orders.administrations if (a.drug, a.route) == ("methotrexate", "IV"))
-    found = [Finding("interacting medicine", m, subject="methotrexate IV", administrations=infusion) for m in rescue.interactions]
-    found += [Finding("glucarpidase", (g, rescue.data), subject="methotrexate IV", administrations=infusion) for g in rescue.glucarpidase]
-    escalated = tuple(a for a in orders.administrations if rescue.kind_of(a.order) in ("escalated", "after escalation"))
-    if escalated:
-        found.append(Finding("rescue escalated", rescue.data, subject="folinic acid IV", administrations=escalated))
-    return found
+    """High-dose methotrexate (dosing.rescue.findings): an interacting medicine, a glucarpidase criterion met, an escalated rescue."""
+    return [Finding(code, facts, subject=subject, administrations=given) for code, facts, subject, given in rescue_findings(orders)]
 
 
 def _stale_measurement(orders) -> list[Finding]:

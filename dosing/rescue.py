@@ -250,3 +250,17 @@ def _order(data, folinic, anchor, kind: str, hours: list):
 def _provenance(data, kind: str) -> tuple[str, str]:
     entry = {STANDARD: data.every_hours, ESCALATED: data.escalated, AFTER: data.then}[kind]
     return entry.tag, entry.source
+
+
+def findings(orders) -> list[tuple]:
+    """(code, facts, subject, administrations) of each finding dosing.findings makes of PhaseOrders.methotrexate."""
+    rescue = orders.methotrexate
+    if rescue is None:
+        return []
+    infusion = tuple(a for a in orders.administrations if (a.drug, a.route) == ANCHOR)
+    found = [("interacting medicine", m, "methotrexate IV", infusion) for m in rescue.interactions]
+    found += [("glucarpidase", (g, rescue.data), "methotrexate IV", infusion) for g in rescue.glucarpidase]
+    escalated = tuple(a for a in orders.administrations if rescue.kind_of(a.order) in (ESCALATED, AFTER))
+    if escalated:
+        found.append(("rescue escalated", rescue.data, "folinic acid IV", escalated))
+    return found

@@ -108,6 +108,32 @@ def _glucarpidase_line(data, g) -> str:
             f"{number(data.assay_hours.value)} hours after it (immunoassays read the metabolite). ({data.glucarpidase.source})")
 
 
+# -- the findings' sentences (dosing.documents.wording prints them in the WARNINGS box) ---------------
+
+
+def _interacting_medicine(finding) -> str:
+    facts = finding.facts
+    return (f"INTERACTING MEDICINE before high-dose methotrexate: the patient's medication '{facts.medication}' is {facts.name}, "
+            f"of the {facts.interaction.drug_class}, which {facts.interaction.effect.value}. Stop or replace it before the infusion, "
+            f"or monitor levels closely if it cannot be stopped ({facts.interaction.effect.source}).")
+
+
+def _glucarpidase(finding) -> str:
+    level, data = finding.facts
+    return (f"GLUCARPIDASE: methotrexate {number(level.umol)} µmol/L at {number(level.level.hours_after_start)} hours "
+            f"({level.level.field}) is above {number(level.above)} µmol/L, the criterion at {number(level.at_hour)} hours: consider "
+            f"glucarpidase {data.with_creatinine.value}, best within {number(data.best_within_hours.value[0])}–"
+            f"{number(data.best_within_hours.value[1])} hours of the start (Ramsey 2018; docs/reference.md §12). See the "
+            "High-dose methotrexate section of the order sheet.")
+
+
+def _rescue_escalated(finding) -> str:
+    return ("Folinic acid rescue ESCALATED by the methotrexate levels (leucovorin label table, tag A): " + finding.facts.caveat.value)
+
+
+WORDS = {"interacting medicine": _interacting_medicine, "glucarpidase": _glucarpidase, "rescue escalated": _rescue_escalated}
+
+
 # -- the JSON orders -------------------------------------------------------------------------
 
 

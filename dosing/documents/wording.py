@@ -9,6 +9,7 @@ the documents word them here. A document prints the notices first
 from dosing.criteria import NO_RESULT
 from dosing.adjustments import count
 from dosing.dates import far_text
+from dosing.documents import methotrexate
 from dosing.findings import NOTICE, WARNING
 from dosing.formatting import amount, band_text, day_ranges, number, percent, significant, written
 from dosing.regimen import TAG_MEANING
@@ -304,31 +305,9 @@ def _organ_rule_not_set(finding) -> str:
             "the prescriber decides the dose; the sheet is DRAFT until the centre sets the rule.")
 
 
-def _interacting_medicine(finding) -> str:
-    facts = finding.facts
-    return (f"INTERACTING MEDICINE before high-dose methotrexate: the patient's medication '{facts.medication}' is {facts.name}, "
-            f"of the {facts.interaction.drug_class}, which {facts.interaction.effect.value}. Stop or replace it before the infusion, "
-            f"or monitor levels closely if it cannot be stopped ({facts.interaction.effect.source}).")
-
-
-def _glucarpidase(finding) -> str:
-    level, data = finding.facts
-    return (f"GLUCARPIDASE: methotrexate {number(level.umol)} µmol/L at {number(level.level.hours_after_start)} hours "
-            f"({level.level.field}) is above {number(level.above)} µmol/L, the criterion at {number(level.at_hour)} hours: consider "
-            f"glucarpidase {data.with_creatinine.value}, best within {number(data.best_within_hours.value[0])}–"
-            f"{number(data.best_within_hours.value[1])} hours of the start (Ramsey 2018; docs/reference.md §12). See the "
-            "High-dose methotrexate section of the order sheet.")
-
-
-def _rescue_escalated(finding) -> str:
-    return ("Folinic acid rescue ESCALATED by the methotrexate levels (leucovorin label table, tag A): " + finding.facts.caveat.value)
-
-
 _WORDS = {
     "said": lambda finding: finding.facts.text,
-    "interacting medicine": _interacting_medicine,
-    "glucarpidase": _glucarpidase,
-    "rescue escalated": _rescue_escalated,
+    **methotrexate.WORDS,  # high-dose methotrexate's findings (dosing.rescue), worded with its section
     "weight change": _weight_change,
     "resumption": _resumption,
     "dates override": _dates_override,
