@@ -150,11 +150,11 @@ def decide(patient, protocol, phase, first: date) -> Decided:
             if result is None:
                 continue
             level = mg_per_dl(result)
-            if not rule.bands.value:
+            if not rule.levels:
                 unset.append(Unset(f"{order.drug.print_name} {order.route}", result, level, rule.note))
                 values.append(rule.bands)
                 continue
-            band = _reached(rule.bands.value, level)
+            band = _reached(rule.levels, level)
             if band is not None:
                 changes.append(Change(band.factor, _organ_reason(rule, band, result, level), (rule.bands, rules.within_days), (result,)))
         if titrated is not None and (order.drug.name, order.route) in rules.titration.orders and titrated.factor is not None:
@@ -209,15 +209,15 @@ def _genotype(order, genotype, rules: Adjustments) -> tuple[Change | None, tuple
     reason = f"for {genotype_text(genotype)} ({CPIC}"
     values = [rule.percent]
     if rule.range is not None:
-        low, high = rule.range.value
+        low, high = rule.limits
         reason += f": range {number(Decimal(low.numerator * 100) / low.denominator)}–{percent(high)}"
         values.append(rule.range)
     if rule.percent.tag == "?":
-        reason += f"; the {percent(rule.percent.value)} is a placeholder the centre sets"
+        reason += f"; the {percent(rule.factor)} is a placeholder the centre sets"
     if rule.week_days is not None:
         reason += f"; given on days {', '.join(map(str, rule.week_days.value))} of each week only"
         values.append(rule.week_days)
-    return Change(rule.percent.value, reason + ")", tuple(values)), rule.week_days.value if rule.week_days else None
+    return Change(rule.factor, reason + ")", tuple(values)), rule.week_days.value if rule.week_days else None
 
 
 def genotype_text(genotype) -> str:
@@ -237,14 +237,14 @@ def _titration(patient, phase, rules: Adjustments, first: date) -> Titrated:
     rule, within = rules.titration, rules.within_days.value
     wbc = results.latest(patient, "wbc", first, within)
     anc = results.latest(patient, "anc", first, within)
-    held = anc is not None and count(anc) < rule.neutrophil_floor.value
+    held = anc is not None and count(anc) < rule.floor
     subjects = tuple(f"{o.drug.print_name} {o.route}" for o in phase.orders if (o.drug.name, o.route) in rule.orders)
     if held:
         factor = Fraction(0)
     elif wbc is None:
         factor = None
     else:
-        factor = _reached(rule.bands.value, count(wbc)).factor
+        factor = _reached(rule.levels, count(wbc)).factor
     return Titrated(subjects=subjects, wbc=wbc, anc=anc, factor=factor, held=held, rule=rule)
 
 
@@ -252,7 +252,7 @@ def _titration_change(titrated: Titrated, rules: Adjustments) -> Change:
     rule = rules.titration
     used = tuple(r for r in (titrated.wbc, titrated.anc) if r is not None)
     if titrated.held:
-        return Change(Fraction(0), f"(HOLD): {counts_text(titrated)}, below the neutrophil floor of {number(rule.neutrophil_floor.value)} × 10⁹/L "
+        return Change(Fraction(0), f"(HOLD): {counts_text(titrated)}, below the neutrophil floor of {number(rule.floor)} × 10⁹/L "
                       f"({rule.neutrophil_floor.tag}: {rule.hold.source.split(':')[0]})", (rule.hold, rule.neutrophil_floor, rules.within_days), used)
     placeholder = " (the titration table is a placeholder the centre sets)" if rule.bands.tag == "?" else ""
     return Change(titrated.factor, f"by blood counts: {counts_text(titrated)}{placeholder}",

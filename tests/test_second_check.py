@@ -229,7 +229,8 @@ def test_it_imports_nothing_from_dosing_and_no_pint():
     loaded = [name.strip("[],'") for name in loaded]
     assert "pint" not in loaded and "attrs" not in loaded
     assert {name for name in loaded if name.startswith("dosing")} <= {"dosing"} | {f"dosing.second_check{m}" for m in
-                                                                         ["", ".reader", ".arithmetic", ".orders", ".expected", ".bags", ".compare"]}
+                                                                         ["", ".reader", ".arithmetic", ".orders", ".expected", ".bags", ".compare",
+                                                                          ".adjustments", ".rescue"]}
 
 
 def test_a_string_off_the_grammar_is_a_disagreement_not_a_crash(tmp_path):

@@ -7,6 +7,7 @@ templates/intrathecal.html lay it out.
 """
 
 from dosing.criteria import MET, NO_RESULT, NOT_MET, NOT_SET
+from dosing.adjustments import counts_text
 from dosing.documents.phrases import age_text, dose_text
 from dosing.documents.wording import egfr_text
 from dosing.dose import decimal
@@ -51,6 +52,7 @@ def order_blocks(orders, administrations) -> list[dict]:
             "note": order.note,
             "clock": _clock_text(order),
             "titrated": orders.phase.titrated,
+            "titration": titration_text(orders, order),
             "drug": order.drug.print_name,
             "generic": order.drug.name,
             "route": ROUTE_TEXT[order.route],
@@ -62,6 +64,24 @@ def order_blocks(orders, administrations) -> list[dict]:
             "rows": rows,
         })
     return result
+
+
+def titration_text(orders, order) -> str | None:
+    """The maintenance line the counts decided (dosing.adjustments), instead of a blank "give ___ %":
+    the percentage and the counts that decided it, or 100 % without counts, and the table as the data hold it."""
+    decided = orders.adjusted
+    titrated = decided.titrated if decided is not None else None
+    if titrated is None or f"{order.drug.print_name} {order.route}" not in titrated.subjects:
+        return None
+    rule = titrated.rule
+    bands = "; ".join(f"from {number(b.threshold)}: {percent(b.factor)}" for b in rule.levels)
+    table = (f"Table (white cells × 10⁹/L, tag {rule.bands.tag}{': a placeholder the centre sets' if rule.bands.tag == '?' else ''}): "
+             f"{bands}; hold below neutrophils {number(rule.floor)} × 10⁹/L (tag {rule.neutrophil_floor.tag}); "
+             "docs/reference.md §12.")
+    if titrated.factor is None:
+        return (f"Titrated to blood counts: no white count within {decided.within_days} days before {decided.first:%d %b %Y}, "
+                f"so 100 % of the protocol dose. {table}")
+    return f"Titrated to blood counts: give {percent(titrated.factor)} of the protocol dose ({counts_text(titrated)}). {table}"
 
 
 def _clock_text(order) -> str | None:

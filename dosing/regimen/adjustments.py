@@ -28,8 +28,10 @@ class GenotypeRule:
 
     drug: str
     phenotype: str  #: one of PHENOTYPES
-    percent: Value  #: value: Fraction of the usual dose
-    range: Value | None = None  #: value: (low, high) Fractions, the CPIC range `percent` is chosen from
+    percent: Value  #: as written, "50 %" (the values-not-verified table prints it)
+    factor: Fraction  #: the percent read: 1/2
+    range: Value | None = None  #: "30 % to 80 %": the CPIC range `percent` is chosen from
+    limits: tuple = ()  #: the range read: (3/10, 4/5)
     week_days: Value | None = None  #: value: tuple of days 1-7 of each week: a replacement schedule
 
 
@@ -50,7 +52,8 @@ class OrganRule:
     drug: str
     routes: tuple[str, ...]
     test: str  #: "bilirubin" or "creatinine"
-    bands: Value  #: value: tuple[Band, ...], rising; empty: the centre has still to set the rule
+    bands: Value  #: as printed: "from 1.2 mg/dL: 75 %; above 3 mg/dL: 50 %" ("none set" when empty)
+    levels: tuple[Band, ...] = ()  #: the bands read, rising; empty: the centre has still to set the rule
     note: str | None = None
 
 
@@ -60,8 +63,10 @@ class Titration:
 
     orders: tuple[tuple[str, str], ...]  #: (drug, route)
     hold: Value
-    neutrophil_floor: Value  #: value: Decimal, 10^9/L
-    bands: Value  #: value: tuple[Band, ...] by white cells, rising
+    neutrophil_floor: Value  #: as written, "0.5 10^9/L"
+    floor: Decimal  #: the floor read, 10^9/L
+    bands: Value  #: as printed: "from 0 10^9/L: 50 %; ..."
+    levels: tuple[Band, ...] = ()  #: by white cells, rising from 0
 
 
 @attrs.frozen
@@ -108,19 +113,20 @@ def _genotype(source, raw, index: int, drugs) -> GenotypeRule:
     phenotype = text(source, raw, "phenotype", line)
     if phenotype not in PHENOTYPES:
         raise source.error(source.key_line("phenotype", line), f"phenotype is one of {', '.join(PHENOTYPES)}")
-    percent = _percent_value(source, raw, "percent", line, "genotype dose")
-    found = GenotypeRule(drug=drug, phenotype=phenotype, percent=percent)
+    percent = tagged(source, raw, "percent", line, f"{drug} dose, {phenotype}")
+    factor = _percent(source, percent.value, source.key_line("percent", line))
+    found = GenotypeRule(drug=drug, phenotype=phenotype, percent=percent, factor=factor)
     if "range" in raw:
-        span = tagged(source, raw, "range", line, "CPIC range")
+        span = tagged(source, raw, "range", line, f"{drug} CPIC range, {phenotype}")
         at = source.key_line("range", line)
         if not isinstance(span.value, list) or len(span.value) != 2:
             raise source.error(at, 'range is two percentages, e.g. ["30 %", "80 %"]')
         low, high = (_percent(source, v, at) for v in span.value)
-        if not low <= percent.value <= high:
-            raise source.error(source.key_line("percent", line), f"percent {raw['percent']['value']} is outside its range {span.value}")
-        found = attrs.evolve(found, range=attrs.evolve(span, value=(low, high)))
+        if not low <= factor <= high:
+            raise source.error(source.key_line("percent", line), f"percent {percent.value} is outside its range {span.value}")
+        found = attrs.evolve(found, range=attrs.evolve(span, value=" to ".join(span.value)), limits=(low, high))
     if "week_days" in raw:
-        days = tagged(source, raw, "week_days", line, "days of each week given")
+        days = tagged(source, raw, "week_days", line, f"{drug} days of each week, {phenotype}")
         if not isinstance(days.value, list) or not days.value or any(type(d) is not int or not 1 <= d <= 7 for d in days.value) \
                 or days.value != sorted(set(days.value)):
             raise source.error(source.key_line("week_days", line), "week_days is a rising list of days 1 to 7 of each week, e.g. [1, 3, 5]")
@@ -138,8 +144,8 @@ def _organ(source, raw, index: int, drugs) -> OrganRule:
     test = text(source, raw, "test", line)
     if test not in ORGAN_TESTS:
         raise source.error(source.key_line("test", line), f"test is one of {', '.join(ORGAN_TESTS)}")
-    bands = _bands(source, raw, line, "mg/dL", ("from", "above"))
-    return OrganRule(drug=drug, routes=tuple(routes), test=test, bands=bands, note=raw.get("note"))
+    bands, levels = _bands(source, raw, line, "mg/dL", ("from", "above"), f"{drug} by {test}")
+    return OrganRule(drug=drug, routes=tuple(routes), test=test, bands=bands, levels=levels, note=raw.get("note"))
 
 
 def _titration(source, raw, drugs) -> Titration:
@@ -154,10 +160,10 @@ def _titration(source, raw, drugs) -> Titration:
     hold = tagged(source, raw, "hold", line, "titration hold rule")
     floor = tagged(source, raw, "neutrophil_floor", line, "neutrophil floor")
     level = _level(source, floor.value, source.key_line("neutrophil_floor", line), "10^9/L")
-    bands = _bands(source, raw, line, "10^9/L", ("from",))
-    if not bands.value or bands.value[0].threshold != 0:
+    bands, levels = _bands(source, raw, line, "10^9/L", ("from",), "maintenance titration by white cells")
+    if not levels or levels[0].threshold != 0:
         raise source.error(source.key_line("bands", line), 'the titration bands start from 0, e.g. { from = "0 10^9/L", percent = "50 %" }')
-    return Titration(orders=tuple(orders), hold=hold, neutrophil_floor=attrs.evolve(floor, value=level), bands=bands)
+    return Titration(orders=tuple(orders), hold=hold, neutrophil_floor=floor, floor=level, bands=bands, levels=levels)
 
 
 def _drug(source, raw, line, drugs) -> str:
@@ -167,8 +173,9 @@ def _drug(source, raw, line, drugs) -> str:
     return drug
 
 
-def _bands(source, raw, line, unit: str, kinds) -> Value:
-    value = tagged(source, raw, "bands", line, "dose bands")
+def _bands(source, raw, line, unit: str, kinds, what: str) -> tuple[Value, tuple[Band, ...]]:
+    """The bands as printed (a Value whose value is text) and as read."""
+    value = tagged(source, raw, "bands", line, what)
     at = source.key_line("bands", line)
     example = " or ".join(f'{{ {kind} = "3 {unit}", percent = "50 %" }}' for kind in kinds)
     if not isinstance(value.value, list):
@@ -182,12 +189,9 @@ def _bands(source, raw, line, unit: str, kinds) -> Value:
         if bands and threshold < bands[-1].threshold:
             raise source.error(at, "bands rise: each threshold at or above the one before")
         bands.append(Band(threshold=threshold, inclusive=kind == "from", factor=_percent(source, band["percent"], at)))
-    return attrs.evolve(value, value=tuple(bands))
-
-
-def _percent_value(source, raw, key, line, what) -> Value:
-    value = tagged(source, raw, key, line, what)
-    return attrs.evolve(value, value=_percent(source, value.value, source.key_line(key, line)))
+    shown = "; ".join(f"{next(k for k in kinds if k in band)} {band[next(k for k in kinds if k in band)]}: {band['percent']}"
+                      for band in value.value)
+    return attrs.evolve(value, value=shown or "none set"), tuple(bands)
 
 
 def _percent(source, written, at) -> Fraction:
