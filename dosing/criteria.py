@@ -26,9 +26,14 @@ from dosing.errors import InputError, RegimenError
 from dosing.findings import NOTICE, WARNING, Finding
 from dosing.regimen.criteria import criterion_text, measured_text
 from dosing.regimen.schwartz import load_schwartz
-from dosing.results import creatinine_mg_dl, latest, schwartz_egfr
+from dosing.results import CREATININE_UMOL_PER_L_PER_MG_DL, creatinine_mg_dl, latest, schwartz_egfr
+from dosing.units import Q
 
 MET, NOT_MET, NO_RESULT, NOT_SET = "met", "not met", "no result", "not set"
+
+# µmol/L in 1 mg/dL, by the molar mass (chemistry, not protocol data): creatinine as dosing.results has it
+# (113.1 g/mol, 88.42); bilirubin C33H36N4O6, 584.7 g/mol: 10 mg/L ÷ 584.7 g/mol = 17.1 µmol/L.
+UMOL_PER_L_PER_MG_DL = {"creatinine": CREATININE_UMOL_PER_L_PER_MG_DL, "bilirubin": 17.1}
 
 
 @attrs.frozen
@@ -114,7 +119,18 @@ def _check(criterion, patient, protocol, start, within, measurement) -> Checked:
         egfr = Egfr(k=k, age_months=months, length_cm=measurement.length.m_as("cm"), creatinine_mg_dl=creatinine_mg_dl(result.value))
     if criterion.placeholder:
         return Checked(criterion, NOT_SET, result, value, egfr)
-    return Checked(criterion, MET if criterion.met_by(value) else NOT_MET, result, value, egfr)
+    met = criterion.met_by(comparable(criterion.test, value, criterion.limit))
+    return Checked(criterion, MET if met else NOT_MET, result, value, egfr)
+
+
+def comparable(test: str, value, limit):
+    """A creatinine or bilirubin in the threshold's kind of unit: mg/dL and µmol/L differ by the molar mass."""
+    if value.dimensionality == limit.dimensionality:
+        return value
+    per_mg_dl = UMOL_PER_L_PER_MG_DL[test]
+    if limit.check("[substance] / [length] ** 3"):
+        return Q(value.m_as("mg/dL") * per_mg_dl, "umol/L")
+    return Q(value.m_as("umol/L") / per_mg_dl, "mg/dL")
 
 
 def _schwartz(protocol):

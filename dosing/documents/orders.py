@@ -168,7 +168,7 @@ def start_criteria(orders) -> dict | None:
             taken = c.result.taken
             row["taken"] = day(taken.date()) + (f" {taken:%H:%M}" if c.result.time_known else "")
             row["result"] = (f"{measured_text(c.value)} ({c.result.field})" if c.egfr is None else
-                             f"{egfr_text(c)}, creatinine {measured_text(c.result.value)} ({c.result.field})")
+                             f"{egfr_text(c)} from creatinine {measured_text(c.result.value)} ({c.result.field})")
         row["met"] = {MET: "yes", NOT_MET: "NO – results override" if override else "NO", NO_RESULT: "",
                       NOT_SET: "compare with the centre's threshold"}[c.status]
         rows.append(row)

@@ -111,11 +111,11 @@ def result_text(checked) -> str:
 
 
 def egfr_text(checked) -> str:
-    """"99.1 mL/min/1.73 m² (0.413 × 72 cm ÷ 0.3 mg/dL; approximate: no validated k under 1 year)"."""
+    """"approximately 99.6 mL/min/1.73 m² (0.413 × 60 cm ÷ 0.249 mg/dL)": approximate where k is a placeholder
+    (no validated k from 1 to 12 months, docs/reference.md §12)."""
     e = checked.egfr
-    said = (f"{measured_text(round(checked.value, 1))} ({number(e.k.value)} × {number(round(e.length_cm, 1))} cm ÷ "
-            f"{number(round(e.creatinine_mg_dl, 3))} mg/dL")
-    return said + ("; approximate: no validated k at this age)" if e.approximate else ")")
+    return (f"{'approximately ' if e.approximate else ''}{measured_text(round(checked.value, 1))} "
+            f"({number(e.k.value)} × {number(round(e.length_cm, 1))} cm ÷ {number(round(e.creatinine_mg_dl, 3))} mg/dL)")
 
 
 # -- warnings --------------------------------------------------------------------------------
