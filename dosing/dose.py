@@ -1,8 +1,9 @@
 """Dose arithmetic: pure functions on pint quantities, nothing else.
 
 The order of operations is docs/reference.md §11: basis × size × infant fraction,
-divided into the day's doses, capped, then rounded half up per dose; the
-day's total is the rounded dose times the number of doses.
+divided into the day's doses, capped, then rounded half up per dose (down,
+for a dose the infant's results reduced: docs/reference.md §12); the day's
+total is the rounded dose times the number of doses.
 """
 
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
