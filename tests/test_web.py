@@ -43,8 +43,11 @@ def post(client, form: dict, action: str, **extra):
 
 
 def test_the_form_writes_the_file_the_command_line_reads(tmp_path):
-    # Opening a file and saving it again gives a file that loads to the same patient.
-    for name in ("standard-risk.toml", "sr-moves-to-high-risk.toml", "turns-one-year.toml", "ir-block-path.toml"):
+    # Opening a file and saving it again gives a file that loads to the same patient: every example, those with
+    # [[labs]], [genotype] and [[medications]] included.
+    names = sorted(p.name for p in EXAMPLES.glob("*.toml"))
+    assert any(patients.load(EXAMPLES / name).labs for name in names)
+    for name in names:
         original = patients.load(EXAMPLES / name)
         data, _ = patient_data(example_form(name))
         written = tmp_path / name
@@ -195,14 +198,18 @@ def test_the_downloaded_patient_file_is_the_form(client, tmp_path):
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.toml")))
 def test_every_example_gets_the_command_lines_doses_through_the_page(name, tmp_path, capsys):
     # Opened as a file would be, issued through the page (the order sheet only, to keep it quick),
-    # and compared with `dosing sheet --format json` on the file itself: every dose, every day.
+    # and compared with `dosing sheet --format json` on the file itself: every dose, every day. Induction from
+    # 2026-06-01, or the sheet the example's own comment asks for (the examples with results are for a later phase).
     client = create_app(tmp_path / "sheets").test_client()
-    form = example_form(name) | {"sheet.phase": "induction", "sheet.start": "2026-06-01", "sheet.documents.orders": "on"}
-    assert post(client, form, "issue").status_code == 200
-    main(["sheet", str(EXAMPLES / name), "--phase", "induction", "--start", "2026-06-01", "--format", "json"])
+    asked = re.search(r"--phase (\S+) --start (\S+)", (EXAMPLES / name).read_text(encoding="utf-8"))
+    phase, start = asked.groups() if asked else ("induction", "2026-06-01")
+    form = example_form(name) | {"sheet.phase": phase, "sheet.start": start, "sheet.documents.orders": "on"}
+    response = post(client, form, "issue")
+    assert response.status_code == 200, re.findall(r'role="alert">(.*?)</p>', response.get_data(as_text=True))
+    main(["sheet", str(EXAMPLES / name), "--phase", phase, "--start", start, "--format", "json"])
     from_cli = json.loads(capsys.readouterr().out)
     patient_id = from_cli["patient"]["id"]
-    assert IssueLog(tmp_path / "sheets").latest(patient_id, "induction", "2026-06-01").orders == from_cli
+    assert IssueLog(tmp_path / "sheets").latest(patient_id, phase, start).orders == from_cli
 
 
 def test_verify_an_issued_sheet_from_the_page(client, tmp_path):
@@ -463,21 +470,35 @@ def test_a_result_in_the_wrong_unit_is_refused_beside_its_row(client):
     assert 'aria-invalid="true"' in cell and "labs[2].value" in cell and "mg/dL" in cell
     assert 'value="1.2 mg/dL"' in cell  # what was typed is kept to correct
     assert 'id="error-labs[2].value"' not in page
-    # A methotrexate level with neither its date nor its hours: the whole row refused, beside the row's first box.
+    # A methotrexate level with neither its date nor its hours: the whole row refused, beside the row's value.
     form = example_form("standard-risk.toml") | {"labs[2].test": "methotrexate", "labs[2].value": "0.8 umol/L"}
     page = post(client, form, "plan").get_data(as_text=True)
-    assert re.search(r'<td class="invalid">\s*<input id="labs\[2\]\.date".*?id="error-labs\[2\]\.date" role="alert">labs\[1\]: '
+    assert re.search(r'<td class="invalid">\s*<input id="labs\[2\]\.value".*?id="error-labs\[2\]\.value" role="alert">labs\[1\]: '
                      r'a methotrexate level needs its date \(and time\), or its hours after the start', page, re.S)
 
 
-def test_the_results_override_is_a_reason_in_words(client):
-    # As the other overrides: a box under them, and "ok" refused beside it as the command line refuses it.
-    form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01", "sheet.override_results": "ok"}
+def test_a_count_below_a_start_criterion_is_refused_beside_its_row_and_the_results_override_box(client):
+    # ir-block-path.toml, HR1 from 2026-07-06: neutrophils 0.3 × 10^9/L on 2026-07-05 (typed in the form's row 2, the file's
+    # labs[1]) are not above 0.5 × 10^9/L (HR1's start criterion, docs/reference.md §12): a hard stop beside that row's value.
+    form = example_form("ir-block-path.toml") | {
+        "labs[2].date": "2026-07-05", "labs[2].test": "anc", "labs[2].value": "0.3 10^9/L",
+        "sheet.phase": "HR1", "sheet.start": "2026-07-06", "sheet.infusion_start": "10:00", "sheet.documents.orders": "on"}
     response = post(client, form, "preview")
-    page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert re.search(r'id="error-sheet\.override_results" role="alert">--override-results: give the clinical reason in words', page)
-    assert 'value="ok"' in page
+    assert re.search(r'<td class="invalid">\s*<input id="labs\[2\]\.value".*?id="error-labs\[2\]\.value" role="alert">labs\[1\]: '
+                     r'High-risk block HR1 cannot start: labs\[1\] neutrophils 0\.3 × 10⁹/L on 05 Jul 2026 is not above 0\.5 × 10⁹/L',
+                     response.get_data(as_text=True), re.S)
+    # A reason must be words, as on the command line, and is refused beside its box.
+    short = post(client, form | {"sheet.override_results": "ok"}, "preview")
+    assert short.status_code == 422
+    assert re.search(r'id="error-sheet\.override_results" role="alert">--override-results: give the clinical reason in words',
+                     short.get_data(as_text=True))
+    # With the reason the sheet is made, and the warnings say what was overridden and why.
+    reason = "neutrophils recovering, agreed with the consultant"
+    page = post(client, form | {"sheet.override_results": reason}, "preview").get_data(as_text=True)
+    warnings = re.search(r'<section class="warnings".*?</section>', page, re.S)[0]
+    assert ("RESULTS OVERRIDE: labs[1] neutrophils 0.3 × 10⁹/L on 05 Jul 2026 is not above 0.5 × 10⁹/L. "
+            f"Started anyway for this reason: {reason}") in warnings
 
 
 @pytest.mark.parametrize("box, typed", [
@@ -513,3 +534,14 @@ def test_no_result_reaches_an_internal_error(app):
         for text in texts:
             response = post(client, base | {box: text}, "plan")
             assert response.status_code in (200, 422), (box, text, response.status_code)
+
+
+def test_a_result_after_day_1_is_refused_beside_its_row(client):
+    # Induction from 2026-06-01; a neutrophil count dated 2026-06-03 (day 3) was not known when the sheet was decided.
+    form = example_form("standard-risk.toml") | {
+        "labs[3].date": "2026-06-03", "labs[3].test": "anc", "labs[3].value": "1.2 10^9/L",
+        "sheet.phase": "induction", "sheet.start": "2026-06-01"}
+    response = post(client, form, "preview")
+    assert response.status_code == 422
+    assert re.search(r'id="error-labs\[3\]\.date" role="alert">labs\[1\]\.date: labs\[1\] \(anc, 2026-06-03\) is dated after day 1 '
+                     r'2026-06-01', response.get_data(as_text=True))

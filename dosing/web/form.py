@@ -33,6 +33,8 @@ TABLES = {"patient": ("id", "name", "sex", "birth_date", "diagnosis_date"), "dis
           "genotype": ("tpmt", "nudt15")}
 _ARRAY = "|".join(ARRAYS)
 _ROW_FIELD = re.compile(rf"^({_ARRAY})\[(\d{{1,3}})\]\.([a-z_]+)$")
+#: a whole result (a count that fails a start criterion) or medicine refused: beside the box that decided it
+_ROW_BOX = {"labs": "value", "medications": "name"}
 #: a number of hours as a person types it; anything else goes to the loader as text, which it refuses with the fix
 _HOURS = re.compile(r"^[+-]?\d{1,12}(\.\d{1,12})?$")
 
@@ -165,8 +167,8 @@ def form_field(error: InputError, where: dict[str, str]) -> str:
         field = where.get(f"{match[1]}[{match[2]}]", f"{match[1]}[{match[2]}]") + match[3]
         if re.search(r"^mrd\[\d+\](\.result)?$", field):
             field = re.sub(r"(\.result)?$", ".value", field, count=1)
-        elif match[1] in ("labs", "medications") and not match[3]:  # a whole result or medicine refused: beside its first box
-            field += "." + ARRAYS[match[1]][0]
+        elif match[1] in _ROW_BOX and not match[3]:
+            field += "." + _ROW_BOX[match[1]]
     if field == "output":
         return "sheet.reissue"
     return field
