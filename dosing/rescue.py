@@ -95,6 +95,7 @@ class Rescue:
     doses: tuple = ()  #: ((hour, kind), ...) ordered here
     stopped_at: float | None = None  #: the hour of the level below the threshold
     clipped: bool = False  #: doses past the phase's last day are not on this sheet
+    unplaced: tuple = ()  #: methotrexate levels without hours_after_start: not on the table, printed as not used
 
     @property
     def follows_levels(self) -> bool:
@@ -117,9 +118,10 @@ def prepare(patient, protocol, phase, start: date, body, infusion_start: time | 
     # A level dated before day 1 belongs to an earlier course, never to this one.
     levels = tuple(level for level in results.levels(patient) if level.taken is None or level.taken.date() >= start)
     glucarpidase = tuple(g for g in (_glucarpidase(data, level) for level in levels) if g is not None)
+    unplaced = tuple(r for r in patient.labs if r.test == "methotrexate" and r.hours_after_start is None)
     if not levels:
         draws = schedule(data, upto=max(data.draw_at_hours.value) + data.then_every_hours.value)
-        return phase, Rescue(data, water, interactions, (), (), glucarpidase, draws)
+        return phase, Rescue(data, water, interactions, (), (), glucarpidase, draws, unplaced=unplaced)
     if folinic.steps[0].basis != dose_of(data.rescue_dose.value):
         raise RegimenError(data.path, None, f"the rescue dose {data.rescue_dose.value} is not the {phase.name} folinic acid order's "
                                             f"{folinic.steps[0].text}: make them agree")
@@ -134,7 +136,7 @@ def prepare(patient, protocol, phase, start: date, body, infusion_start: time | 
     phase = attrs.evolve(phase, orders=phase.orders[:index] + tuple(o for _, o in orders) + phase.orders[index + 1:])
     draws = () if stopped_at is not None else (next_draw(data, levels[-1].hours_after_start),)
     return phase, Rescue(data, water, interactions, levels, decisions, glucarpidase, draws, orders, ordered, stopped_at,
-                         clipped=len(ordered) < len(doses))
+                         clipped=len(ordered) < len(doses), unplaced=unplaced)
 
 
 def hydration(data, bsa) -> Hydration:

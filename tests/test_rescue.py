@@ -257,3 +257,11 @@ def test_the_section_prints_the_hydration_and_the_decisions(run, tmp_path):
     assert "363.3 mL over 6 h = 60.6 mL/h" in html  # 363.3 mL ÷ 6 h = 60.55 mL/h, printed to 0.1
     assert "1,089.9 mL/day = 45.4 mL/h" in html or "1089.9 mL/day = 45.4 mL/h" in html  # 3,000 × 0.3633 = 1,089.9; ÷ 24 = 45.41
     assert "Keep urine pH above 7" in html and "ESCALATE" in html and "Cohen" in html
+
+
+def test_a_level_without_its_hour_is_printed_as_not_used():
+    from datetime import datetime
+
+    dated = LabResult("methotrexate", Q(3, "umol/L"), taken=datetime(2026, 9, 3, 10, 0), entry=7)
+    rescue_ = hr1(labs=(dated,)).methotrexate
+    assert rescue_.unplaced == (dated,) and not rescue_.follows_levels

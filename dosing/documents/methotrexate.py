@@ -73,6 +73,7 @@ def section(orders) -> dict | None:
         "stopped": number(rescue.stopped_at) if rescue.stopped_at is not None else None,
         "last_dose": _when(orders, rescue.doses[-1][0]) if rescue.doses else None,
         "clipped": rescue.clipped,
+        "unplaced": [f"{r.field} ({number(r.value.m_as('umol/L'))} µmol/L)" for r in rescue.unplaced],
         "rescue_rule": (f"Folinic acid {data.rescue_dose.value.replace('m2', 'm²')} IV every {data.every_hours.value} hours from hour "
                         f"{number(data.from_hour.value)} until methotrexate is below {number(data.stop_below.value)} µmol/L"),
         "rescue_tag": data.rescue_dose.tag,
