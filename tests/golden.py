@@ -13,6 +13,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))  # the checkout's dosing, never an older installed copy
 GOLDEN = Path(__file__).resolve().parent / "golden"
 TODAY = "2026-06-01"
 REASON = "golden copy of the example orders"
@@ -27,7 +29,20 @@ VARIANTS = {  # extra options, for the phases where a pharmacist chooses somethi
 }
 
 
+# The examples with results (issue 15), each for the phase its results drive, and induction refused.
+RESULTS = [
+    ("hd-mtx-delayed-clearance", "HR1", "2026-09-01", ["--infusion-start", "09:00"]),
+    ("hd-mtx-delayed-clearance", "HR2", "2026-09-22", []),
+    ("maintenance-counts", "maintenance", "2026-09-01", []),
+    ("maintenance-counts", "consolidation_1", "2026-09-01", []),
+]
+
+
 def cases():
+    for stem, phase, start, extra in RESULTS:
+        yield f"results-{stem}__{phase}", ["sheet", str(ROOT / "examples" / "results" / f"{stem}.toml"), "--phase", phase,
+                                           "--start", start, "--format", "json", "--today", TODAY,
+                                           "--override-pathway", REASON, "--override-dates", REASON, *extra]
     for example in sorted((ROOT / "examples").glob("*.toml")):
         for phase in PHASES:
             start = "2026-06-01" if phase == "induction" else "2026-09-01"

@@ -430,7 +430,7 @@ def test_a_methotrexate_level_inside_the_phase_is_accepted_but_not_after_today()
 # -- the examples, and the second check's reader -----------------------------------------------------
 
 def test_the_delayed_clearance_example():
-    infant = load(EXAMPLES / "hd-mtx-delayed-clearance.toml")
+    infant = load(EXAMPLES / "results" / "hd-mtx-delayed-clearance.toml")
     assert [(r.hours_after_start, r.value.m_as("umol/L")) for r in levels(infant)] == [
         (24, 150), (36, 12), (42, 6), (48, 2.1), (72, 0.8)]
     assert latest(infant, "anc", date(2026, 9, 1), 3).value == Q(1.2, "billion_cells_per_liter")
@@ -444,7 +444,7 @@ def test_the_delayed_clearance_example():
 
 
 def test_the_maintenance_example():
-    infant = load(EXAMPLES / "maintenance-counts.toml")
+    infant = load(EXAMPLES / "results" / "maintenance-counts.toml")
     newest = latest(infant, "anc", date(2026, 9, 1), 7)
     assert newest.value.magnitude == 1.1 and newest.taken == datetime(2026, 8, 31, 8, 15)
     assert latest(infant, "wbc", date(2026, 8, 30), 30).value.magnitude == 3.8  # the month before
@@ -456,7 +456,7 @@ def test_the_maintenance_example():
 def test_the_second_checks_reader_reads_a_file_with_results(example):
     from dosing.second_check.reader import body_on
 
-    text = (EXAMPLES / f"{example}.toml").read_text(encoding="utf-8")
+    text = (EXAMPLES / "results" / f"{example}.toml").read_text(encoding="utf-8")
     assert "labs" in tomllib.loads(text)
     body = body_on(text, date(2026, 9, 1))
     assert body.measured == date(2026, 8, 31) and body.cm in (66, 76)

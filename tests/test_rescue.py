@@ -25,7 +25,7 @@ from dosing.units import Q
 
 PROTOCOL = load_protocol()
 DATA = load_data(PROTOCOL.directory)
-EXAMPLE = EXAMPLES / "hd-mtx-delayed-clearance.toml"
+EXAMPLE = EXAMPLES / "results" / "hd-mtx-delayed-clearance.toml"
 START = date(2026, 9, 1)
 
 
