@@ -155,7 +155,7 @@ def check(patient, protocol, phase, start: date, *, first_printed: date | None =
                                         f"(a sheet uses a measurement at most {oldest} days old)",
                         "weigh and measure the infant and add a [[measurements]] entry, or check the start date"))
     now, first, far = today(today_is), first_printed or start, limits.far_from_today_days.value
-    refused.extend(_results_too_late(patient, start, now))
+    refused.extend(_results_too_late(patient, first, now, "day 1" if first == start else "the first day this sheet covers"))
     distance = (first - now).days
     away = FarFromToday(first, first == start, distance, now, far) if abs(distance) > far else None
     if refused and not override:
@@ -170,8 +170,10 @@ def check(patient, protocol, phase, start: date, *, first_printed: date | None =
     return tuple(found)
 
 
-def _results_too_late(patient, start: date, now: date) -> list:
-    """A result dated after day 1 was not known when the sheet's decisions were made, or has a slip in its date.
+def _results_too_late(patient, start: date, now: date, which: str) -> list:
+    """A result dated after the sheet's first day (day 1, or the first date a maintenance window covers) was not
+    known when the sheet's decisions were made, or has a slip in its date. A maintenance sheet for later weeks is
+    decided on the counts taken before those weeks (dosing.adjustments takes them up to the window's first day).
 
     A methotrexate level is drawn after its infusion, inside the phase, and a
     rescue sheet is reissued as each comes in: it is refused only when dated
@@ -182,7 +184,7 @@ def _results_too_late(patient, start: date, now: date) -> list:
     found = []
     if late:
         found.append((f"labs[{late[0].entry}].date", f"{_listed(late)} {'is' if len(late) == 1 else 'are'} dated after "
-                                                     f"day 1 {start}: a sheet is decided on results taken by its day 1",
+                                                     f"{which} {start}: a sheet is decided on results taken by then",
                       "check the date of the result, or the start date"))
     if future:
         found.append((f"labs[{future[0].entry}].date", f"{_listed(future)} {'is' if len(future) == 1 else 'are'} dated "

@@ -292,3 +292,4 @@ def weight_change(orders, before_kg: float, last_phase: str, last_issued: str) -
 def resumption(result, premedication) -> Finding:
     """What a restart after an interruption means for the course (dosing.resumption)."""
     return Finding("resumption", Resumption(result, premedication), NOTICE)
+

@@ -189,6 +189,56 @@ def test_maintenance_hold_below_the_neutrophil_floor(patient_file):
                                            "neutrophils 0.49 × 10⁹/L on 31 Aug 2026 (labs[2]), below the neutrophil floor of 0.5")
 
 
+def test_a_hold_on_the_placeholder_floor_makes_the_sheet_a_draft(run, patient_file, tmp_path):
+    # A centre that has set its INTRATHECAL dexamethasone table (tag A in its copy), so nothing else on the sheet is a
+    # placeholder. Weeks 9-10 of maintenance (from day 57, 27 Oct 2026: the INTRATHECAL day), counts taken on
+    # 26 Oct, after day 1 but before the sheet's first day (allowed: a later window is decided on the counts taken
+    # before it). Neutrophils 0.4 < floor 0.5: mercaptopurine and methotrexate PO held. The floor is a
+    # placeholder the centre has not set (tag ?): the sheet is a DRAFT although no dose printed uses a ?.
+    from conftest import centre_regimens
+
+    regimens = centre_regimens(tmp_path, "all-baby-2021/protocol.toml",
+                               'tag = "?", source = "docs/reference.md §8: placeholder; the seed names dexamethasone',
+                               'tag = "A", source = "docs/reference.md §8: set by the test centre; the seed names dexamethasone')
+    window = ["--from", "2026-10-27", "--weeks", "2", "--regimens", regimens]
+    counts = [lab("wbc", "2.5 10^9/L", on="2026-10-26"), lab("anc", "0.4 10^9/L", on="2026-10-26")]
+    data = sheet(run, patient_file(labs=counts), "maintenance", "2026-09-01", window)
+    assert {a["route"] for a in data["administrations"]} == {"INTRATHECAL"}  # the oral doses held
+    assert all(a["provenance"] != "?" for a in data["administrations"])
+    assert data["draft"] is True and any(w.startswith("HOLD: mercaptopurine PO and methotrexate PO") for w in data["warnings"])
+    # neutrophils at the floor (0.5 is not below 0.5): given, at the percentage of the titration table, itself a
+    # placeholder (tag ?) on each oral dose: still a DRAFT, now because of the doses printed
+    counts[1] = lab("anc", "0.5 10^9/L", on="2026-10-26")
+    data = sheet(run, patient_file(labs=counts), "maintenance", "2026-09-01", window)
+    oral = [a for a in data["administrations"] if a["route"] == "PO"]
+    assert oral and all(a["provenance"] == "?" for a in oral) and data["draft"] is True
+    assert not any(w.startswith("HOLD") for w in data["warnings"])
+    # The hold alone makes the documents DRAFT: the calendar of the held weeks prints only INTRATHECAL doses, all
+    # tag A in this centre's copy, and the hold on the placeholder floor; at the floor there is no hold.
+    from dosing.documents import documents
+    from dosing.draft import held_on_placeholder
+
+    protocol = load_protocol(regimens)
+    for anc, held in (("0.4 10^9/L", True), ("0.5 10^9/L", False)):
+        counts[1] = lab("anc", anc, on="2026-10-26")
+        orders = calculate(patients.load(patient_file(labs=counts)), protocol, load_phase(protocol, "maintenance"),
+                           date(2026, 9, 1), window=(date(2026, 10, 27), date(2026, 11, 9)))
+        assert held_on_placeholder(orders) is held
+        if held:
+            calendar = next(d for d in documents(orders) if d.kind == "calendar")
+            assert calendar.context["draft"] is True and all(row["tag"] != "?" for row in calendar.context["banner"])
+
+
+def test_maintenance_at_the_neutrophil_floor_is_not_held_and_not_a_draft_for_it(patient_file):
+    # 0.5 exactly is not below the floor of 0.5: given (white cells 2.5 -> the band from 2: 100 %), and no hold finding.
+    counts = [lab("wbc", "2.5 10^9/L", on="2026-08-31"), lab("anc", "0.5 10^9/L", on="2026-08-31")]
+    orders = engine(patient_file, phase="maintenance", start=date(2026, 9, 1), window=WEEKS, labs=counts)
+    assert [a for a in orders.administrations if a.route == "PO"]
+    from dosing.draft import held_on_placeholder
+
+    assert not [f for f in orders.findings if f.code == "titration hold"] and not held_on_placeholder(orders)
+
+
 def test_maintenance_without_counts_stays_at_100_percent(patient_file):
     orders = engine(patient_file, phase="maintenance", start=date(2026, 9, 1), window=WEEKS)
     assert doses(orders, "mercaptopurine", "PO")[1].dose.m_as("mg") == 12.5

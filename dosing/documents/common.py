@@ -15,6 +15,7 @@ from dosing.documents.phrases import age_text
 from dosing.documents.unverified import values
 from dosing.documents.wording import for_administrations, notices
 from dosing.dose import decimal
+from dosing.draft import held_on_placeholder
 from dosing.formatting import day, number
 from dosing.regimen import TAG_MEANING
 from dosing.regimen.criteria import criterion_text
@@ -76,7 +77,9 @@ def context(orders, administrations, produced, title) -> dict:
         "days": day_by_day(administrations),
         "banner": banner,
         "rounding_rule": rounding_rule(administrations),
-        "draft": any(row["tag"] == "?" for row in banner),
+        # a placeholder in this document's values, or doses left out (held) on a neutrophil floor the centre has
+        # not set: every document of the sheet lacks them, so every one is a DRAFT
+        "draft": any(row["tag"] == "?" for row in banner) or held_on_placeholder(orders),
         "tags": TAG_MEANING,
         "tall_man": {name: drug.print_name for name, drug in orders.protocol.drugs.items()},
     }
@@ -96,7 +99,7 @@ def with_start_criteria(context: dict, orders) -> dict:
     rows += [{"what": c.criterion.value.what, "used_by": "Start criteria", "value": criterion_text(c.criterion),
               "tag": c.criterion.value.tag, "source": c.criterion.value.source} for c in facts.checked]
     context["banner"] = context["banner"] + [row for row in rows if row["tag"] in ("A", "?")]
-    context["draft"] = any(row["tag"] == "?" for row in context["banner"])
+    context["draft"] = context["draft"] or any(row["tag"] == "?" for row in context["banner"])
     return context
 
 

@@ -6,6 +6,7 @@ to a named unit first.
 """
 
 from dosing.adjustments import lab_unit
+from dosing.draft import is_draft
 from dosing.formatting import percent, significant
 from dosing.documents import methotrexate
 from dosing.documents.wording import sentences
@@ -30,7 +31,7 @@ def as_dict(orders) -> dict:
         "override": orders.override,
         "window": {"from": orders.window[0].isoformat(), "to": orders.window[1].isoformat()} if orders.window else None,
         "infusion_start": orders.infusion_start.strftime("%H:%M") if orders.infusion_start else None,
-        "draft": any(a.provenance == "?" for a in orders.administrations) or _placeholder_criteria(orders),
+        "draft": is_draft(orders),
         "administrations": methotrexate.marked(orders, [_administration(a) for a in orders.administrations]),
         **({"bags": [bag_dict(b) for b in orders.bags]} if orders.bags else {}),
         **({"anthracyclines": _anthracyclines(orders.anthracyclines)} if orders.anthracyclines else {}),
@@ -68,11 +69,6 @@ def _start_criteria(orders) -> dict:
     if "results override" in found:
         said["results_override"] = found["results override"].reason
     return said
-
-
-def _placeholder_criteria(orders) -> bool:
-    """A start criterion the centre has not set makes the sheet a DRAFT, as a placeholder dose does."""
-    return any(c.criterion.placeholder for f in orders.findings if f.code == "start criteria" for c in f.facts.checked)
 
 
 def _administration(a) -> dict:
