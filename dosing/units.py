@@ -178,8 +178,8 @@ def lab_unit_text(quantity) -> str:
 @lru_cache(maxsize=64)
 def _lab_unit_text(units) -> str:
     known = {"billion_cells_per_liter": "× 10⁹/L", "micromole / liter": "µmol/L", "milligram / deciliter": "mg/dL",
-             "gram / liter": "g/L", "gram / deciliter": "g/dL", "enzyme_unit / liter": "U/L",
-             "enzyme_unit / milliliter": "U/mL"}
+             "gram / liter": "g/L", "gram / deciliter": "g/dL", "enzyme_unit / liter": "units/L",
+             "enzyme_unit / milliliter": "units/mL"}  # ISMP: "units", never "U", on anything printed
     written = str(registry().Quantity(1, units).units)
     return known.get(written, format(registry().Unit(units), "~P"))
 

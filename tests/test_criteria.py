@@ -169,7 +169,7 @@ def test_no_result_prints_a_box_per_criterion_and_a_warning(run, patient_file, t
     box = box[:box.index("</div>")]
     assert "Start criteria – check before day 1" in box
     assert box.count('<span class="tick"></span>') == 7  # every HR1 criterion: no result in the file
-    assert "neutrophils above 0.5 × 10⁹/L" in box and "ALT below ___ U/L (centre to set: 5 × the upper limit of normal for age)" in box
+    assert "neutrophils above 0.5 × 10⁹/L" in box and "ALT below ___ units/L (centre to set: 5 × the upper limit of normal for age)" in box
     assert "Start criteria not checked" in html and "DRAFT" in html
     # Induction has no start criteria: no box.
     status, _, err = run("sheet", patient_file("induction.toml"), "--phase", "induction", "--start", "2026-05-05", "--format", "html", "--out", tmp_path / "ind",

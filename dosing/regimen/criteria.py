@@ -45,7 +45,9 @@ TESTS = {
 # How a threshold is compared: strictly (above, below) or including it (at_least, at_most).
 COMPARISONS = ("above", "below", "at_least", "at_most")
 # How the sheet prints a unit the data writes plainly.
-PRINTED_UNITS = {"10^9/L": "× 10⁹/L", "umol/L": "µmol/L", "mL/min/1.73m2": "mL/min/1.73 m²"}
+# As a sheet prints them. ISMP: never "U" or "IU" on an order, where it is misread as 0, 4 or IV: "units".
+PRINTED_UNITS = {"10^9/L": "× 10⁹/L", "umol/L": "µmol/L", "mL/min/1.73m2": "mL/min/1.73 m²", "U/L": "units/L",
+                 "IU/L": "units/L", "U/mL": "units/mL"}
 CRITERION_KEYS = ("test", *COMPARISONS, "note", "tag", "source")
 
 
