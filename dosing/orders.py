@@ -15,7 +15,7 @@ import attrs
 from dosing.findings import Finding
 from dosing.patient import Measurement, Patient
 from dosing.regimen import AgeBand, Order, Phase, Protocol, Value, weakest
-from dosing.units import Q
+from dosing.units import Q, unit
 
 
 @attrs.frozen
@@ -52,7 +52,7 @@ class Administration:
         """mL of the product to give, where the sheet prints it (INTRATHECAL, or measured by volume)."""
         if self.product is None:
             return None
-        return (self.dose / self.product.concentration.value).to("mL")
+        return (self.dose / self.product.concentration.value).to(unit("mL"))
 
     @property
     def drug(self) -> str:

@@ -8,6 +8,7 @@ to a named unit first.
 from dosing.adjustments import lab_unit
 from dosing.draft import is_draft
 from dosing.formatting import percent, significant
+from dosing.units import unit as _unit  # a unit parsed once: pint parses a unit's name on every m_as
 from dosing.documents import methotrexate
 from dosing.documents.wording import sentences
 from dosing.regimen import weakest
@@ -22,9 +23,9 @@ def as_dict(orders) -> dict:
         "start": orders.start.isoformat(),
         "end": orders.end.isoformat(),
         "measured": orders.measurement.date.isoformat(),
-        "weight_kg": round(orders.measurement.weight.m_as("kg"), 4),
-        "length_cm": round(orders.measurement.length.m_as("cm"), 2),
-        "bsa_m2": round(orders.bsa.m_as("m**2"), 4),
+        "weight_kg": round(orders.measurement.weight.m_as(_unit("kg")), 4),
+        "length_cm": round(orders.measurement.length.m_as(_unit("cm")), 2),
+        "bsa_m2": round(orders.bsa.m_as(_unit("m**2")), 4),
         "bsa_formula": orders.bsa_formula,
         "last_day": orders.last_day,
         "verified": orders.protocol.verified,
@@ -78,15 +79,15 @@ def _administration(a) -> dict:
         "date": a.date.isoformat(),
         "drug": a.drug,
         "route": a.route,
-        "dose": float(significant(a.total.m_as(unit), 12).replace(",", "")),
+        "dose": float(significant(a.total.m_as(_unit(unit)), 12).replace(",", "")),
         "unit": unit,
         "times_per_day": a.times_per_day,
-        "dose_each": float(significant(a.dose.m_as(unit), 12).replace(",", "")),
+        "dose_each": float(significant(a.dose.m_as(_unit(unit)), 12).replace(",", "")),
         "basis": a.basis_text,
         "rule": a.rule,
         "age_months": a.age_months,
         "factor": str(a.factor),
-        "calculated": round(a.daily_calculated.m_as(unit), 4),
+        "calculated": round(a.daily_calculated.m_as(_unit(unit)), 4),
         "capped": a.capped,
         "provenance": weakest(v.tag for v in a.values),
     }
@@ -99,11 +100,11 @@ def _administration(a) -> dict:
     if a.order.continuous:
         entry["continuous"] = True
     if a.parts:
-        entry["parts"] = [{"fraction": str(f), "dose": q.m_as(unit), "over": over} for f, q, over in a.parts]
+        entry["parts"] = [{"fraction": str(f), "dose": q.m_as(_unit(unit)), "over": over} for f, q, over in a.parts]
     if a.step is not None:
-        entry["step"] = float(significant(a.step.m_as(unit), 12).replace(",", ""))
+        entry["step"] = float(significant(a.step.m_as(_unit(unit)), 12).replace(",", ""))
     if a.volume is not None:
-        entry["volume_ml"] = round(a.volume.m_as("mL"), 4)  # one dose, of `product`
+        entry["volume_ml"] = round(a.volume.m_as(_unit("mL")), 4)  # one dose, of `product`
         entry["product"] = a.product.form
         entry["measured_by_volume"] = a.by_volume
     if a.adjustment is not None:
@@ -131,7 +132,7 @@ def _withheld(days) -> dict:
     first = days[0]
     unit = first.order.drug.unit
     return {"drug": first.order.drug.name, "route": first.order.route, "days": [w.day for w in days],
-            "calculated": [round(w.calculated.m_as(unit), 6) for w in days], "unit": unit,
+            "calculated": [round(w.calculated.m_as(_unit(unit)), 6) for w in days], "unit": unit,
             "reason": f"no step gives the dose within {percent(first.bound.value)} of the calculated dose"}
 
 
@@ -141,19 +142,19 @@ def bag_dict(bag) -> dict:
         "number": bag.number,
         "start": bag.start.isoformat(timespec="minutes"),
         "hours": bag.hours,
-        "dose_mcg": round(bag.dose.m_as("mcg"), 4),
-        "volume_ml": round(bag.volume.m_as("mL"), 2),
-        "rate_ml_per_h": round(bag.rate.m_as("mL/hour"), 2),
+        "dose_mcg": round(bag.dose.m_as(_unit("mcg")), 4),
+        "volume_ml": round(bag.volume.m_as(_unit("mL")), 2),
+        "rate_ml_per_h": round(bag.rate.m_as(_unit("mL/hour")), 2),
         "preservative": bag.settings.preservative,
         "preparation": {
             "vials": bag.vials,
-            "reconstituted_ml": round(bag.drug_volume.m_as("mL"), 2),
+            "reconstituted_ml": round(bag.drug_volume.m_as(_unit("mL")), 2),
             "diluent": bag.settings.diluent,
-            "diluent_ml": round(bag.settings.saline.m_as("mL"), 2),
-            "stabiliser_ml": round(bag.settings.stabiliser.m_as("mL"), 2),
-            "bag_volume_ml": round(bag.total_volume.m_as("mL"), 2),
-            "overfill_ml": round(bag.overfill.m_as("mL"), 2),
-            "delivers_mcg": round(bag.delivered.m_as("mcg"), 3),
+            "diluent_ml": round(bag.settings.saline.m_as(_unit("mL")), 2),
+            "stabiliser_ml": round(bag.settings.stabiliser.m_as(_unit("mL")), 2),
+            "bag_volume_ml": round(bag.total_volume.m_as(_unit("mL")), 2),
+            "overfill_ml": round(bag.overfill.m_as(_unit("mL")), 2),
+            "delivers_mcg": round(bag.delivered.m_as(_unit("mcg")), 3),
         },
     }
 
