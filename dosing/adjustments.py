@@ -31,10 +31,6 @@ from dosing import results
 from dosing.formatting import number, percent
 from dosing.regimen.adjustments import Adjustments, Band, load_adjustments
 
-# Bilirubin in µmol/L to mg/dL: 1 mg/dL = 10 mg/L ÷ 584.66 g/mol (the molar mass
-# of bilirubin, C33H36N4O6, from the IUPAC standard atomic weights) = 17.1 µmol/L.
-# Chemistry, not protocol data: the label's bands are written in mg/dL.
-BILIRUBIN_UMOL_PER_L_PER_MG_DL = 17.1
 COUNT_UNIT = "billion_cells_per_liter"  #: 10^9/L (dosing/units.txt)
 CPIC = "CPIC, Relling et al. 2019, docs/reference.md §12"
 THIOPURINES = ("mercaptopurine", "thioguanine")
@@ -171,13 +167,7 @@ def decide(patient, protocol, phase, first: date) -> Decided:
 
 def mg_per_dl(result) -> Decimal:
     """A bilirubin or creatinine in mg/dL, from mg/dL or µmol/L, to 12 figures (free of float noise)."""
-    if result.test == "creatinine":
-        value = results.creatinine_mg_dl(result.value)
-    elif result.value.check("[substance] / [length] ** 3"):
-        value = result.value.m_as("umol/L") / BILIRUBIN_UMOL_PER_L_PER_MG_DL
-    else:
-        value = result.value.m_as("mg/dL")
-    return Decimal(format(value, ".12g"))
+    return Decimal(format(results.mg_dl(result.test, result.value), ".12g"))
 
 
 def count(result) -> Decimal:

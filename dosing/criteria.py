@@ -26,14 +26,11 @@ from dosing.errors import InputError, RegimenError
 from dosing.findings import NOTICE, WARNING, Finding
 from dosing.regimen.criteria import criterion_text, measured_text
 from dosing.regimen.schwartz import load_schwartz
-from dosing.results import CREATININE_UMOL_PER_L_PER_MG_DL, creatinine_mg_dl, latest, schwartz_egfr
+from dosing.results import UMOL_PER_L_PER_MG_DL, creatinine_mg_dl, latest, schwartz_egfr
 from dosing.units import Q
 
 MET, NOT_MET, NO_RESULT, NOT_SET = "met", "not met", "no result", "not set"
 
-# µmol/L in 1 mg/dL, by the molar mass (chemistry, not protocol data): creatinine as dosing.results has it
-# (113.1 g/mol, 88.42); bilirubin C33H36N4O6, 584.7 g/mol: 10 mg/L ÷ 584.7 g/mol = 17.1 µmol/L.
-UMOL_PER_L_PER_MG_DL = {"creatinine": CREATININE_UMOL_PER_L_PER_MG_DL, "bilirubin": 17.1}
 
 
 @attrs.frozen

@@ -156,11 +156,6 @@ def _weight_change(orders, log):
     last = log.last_for_patient(orders.patient.id)
     found = last and weight_change(orders, last.orders["weight_kg"], last.phase, last.issued_at[:10])
     return with_notice(orders, found) if found else orders
-    before, now = last.orders["weight_kg"], orders.measurement.weight.m_as("kg")
-    if abs(now - before) / before >= float(orders.protocol.weight_change.value):
-        return with_notice(orders, f"Weight changed by {(now - before) / before:+.0%} since the last sheet issued for this patient "
-                                   f"({before:g} kg, {last.phase}, issued {last.issued_at[:10]}): check the weight and the doses.")
-    return orders
 
 
 def print_names(protocol) -> dict[str, str]:

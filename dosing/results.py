@@ -35,6 +35,10 @@ PHENOTYPES = ("normal", "intermediate", "poor")
 # = 88.42 µmol/L. The conversion is chemistry, not protocol data; bedside
 # Schwartz is defined on creatinine in mg/dL (docs/reference.md §12).
 CREATININE_UMOL_PER_L_PER_MG_DL = 88.42
+# Bilirubin likewise: 10 mg/L ÷ 584.66 g/mol (C33H36N4O6) = 17.1 µmol/L per mg/dL;
+# the label's liver bands are written in mg/dL.
+BILIRUBIN_UMOL_PER_L_PER_MG_DL = 17.1
+UMOL_PER_L_PER_MG_DL = {"creatinine": CREATININE_UMOL_PER_L_PER_MG_DL, "bilirubin": BILIRUBIN_UMOL_PER_L_PER_MG_DL}
 
 # The unit of an estimated GFR: mL/min per 1.73 m² of body surface (units.txt).
 EGFR_UNIT = "milliliter / minute / standard_body_surface"
@@ -106,11 +110,16 @@ def levels(patient) -> tuple[LabResult, ...]:
     return tuple(sorted(found, key=lambda r: (r.hours_after_start, r.entry)))
 
 
+def mg_dl(test: str, value) -> float:
+    """A creatinine or bilirubin in mg/dL, from mg/dL or µmol/L (÷ UMOL_PER_L_PER_MG_DL[test])."""
+    if value.check("[substance] / [length] ** 3"):
+        return value.m_as("umol/L") / UMOL_PER_L_PER_MG_DL[test]
+    return value.m_as("mg/dL")  # pint raises DimensionalityError for anything not a mass concentration
+
+
 def creatinine_mg_dl(creatinine) -> float:
     """A creatinine in mg/dL, from mg/dL or µmol/L (÷ CREATININE_UMOL_PER_L_PER_MG_DL)."""
-    if creatinine.check("[substance] / [length] ** 3"):
-        return creatinine.m_as("umol/L") / CREATININE_UMOL_PER_L_PER_MG_DL
-    return creatinine.m_as("mg/dL")  # pint raises DimensionalityError for anything not a mass concentration
+    return mg_dl("creatinine", creatinine)
 
 
 def schwartz_egfr(creatinine, length, k):
