@@ -28,6 +28,12 @@ class Pending:
     version: int = 1
     htmls: list = attrs.Factory(list)
     recovered: list = attrs.Factory(list)  #: what was done about runs interrupted in the folder, a sentence each
+    previous: object = None  #: the version this one replaces (an issue_log.Issue), if any
+    changes: list = attrs.Factory(list)  #: what changed from it, a sentence each
+    inputs: bytes = b""  #: the patient file as read
+    options: dict = attrs.Factory(dict)  #: as the issue log records them
+    regimen_sha256: str = ""
+    computed: dict = attrs.Factory(dict)  #: the orders as --format json gives them
 
 
 def on_pathway(patient, protocol, phase_name: str, override: str | None) -> None:
@@ -52,10 +58,14 @@ def on_pathway(patient, protocol, phase_name: str, override: str | None) -> None
     )
 
 
-def prepare(path: Path, protocol, phase, request, preview: bool = False):
+def prepare(path: Path, protocol, phase, request, preview: bool = False, history=None):
     """The orders as a dict (json), or a Pending sheet to render and write.
 
     A preview is never refused for being issued already: it writes nothing.
+    `history`: where earlier versions are looked up instead of the output
+    folder's issue log (the pharmacy server's database, dosing.store.orders.History:
+    `latest(patient_id, phase, start)` and `last_for_patient(patient_id)`); the
+    documents are then kept by the caller, and `finish` is None.
     """
     from dosing import patient as patients
     from dosing.errors import InputError
@@ -67,26 +77,29 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False):
                      patient_text=Path(path).read_text(encoding="utf-8"), window_asked=window_asked(request))
     recovered = []
     try:
-        return _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered)
+        return _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered, history)
     except InputError as exc:
         if recovered:  # said even when this run is refused
             exc.problem += " (before that: " + "; ".join(recovered) + ")"
         raise
 
 
-def _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered):
+def _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered, history=None):
     from dosing import issue_log, output
     from dosing.errors import InputError
     from dosing.documents.json_orders import as_dict
 
-    if request.format != "json" and not preview:
+    if request.format != "json" and not preview and history is None:
         # A run stopped while issuing here is rolled back first, so what the log says below is the whole truth.
         output.ready_folder(request.out)
         recovered += output.recover(request.out)
     previous = None
     # The log is read now and written in finish(), each with its own short connection:
     # a batch or the web page never holds one open per patient.
-    if (request.out / issue_log.FILE_NAME).exists() or (request.format != "json" and not preview):
+    if history is not None:
+        orders = _weight_change(orders, history)
+        previous = history.latest(patient.id, phase.name, orders.start.isoformat())
+    elif (request.out / issue_log.FILE_NAME).exists() or (request.format != "json" and not preview):
         with issue_log.IssueLog(request.out) as log:
             orders = _weight_change(orders, log)
             previous = log.latest(patient.id, phase.name, orders.start.isoformat())
@@ -145,7 +158,9 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
         recovered.extend(said)
         return written
 
-    return Pending(patient=patient, orders=orders, documents=chosen, finish=finish, version=version, recovered=recovered)
+    return Pending(patient=patient, orders=orders, documents=chosen, finish=finish if history is None else None, version=version,
+                   recovered=recovered, previous=previous, changes=changed, inputs=inputs, options=options, regimen_sha256=regimens,
+                   computed=computed)
 
 
 def _weight_change(orders, log):

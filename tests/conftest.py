@@ -121,3 +121,32 @@ def given(data, drug, route, day):
     found = [a for a in data["administrations"] if a["drug"] == drug and a["route"] == route and a["day"] == day]
     assert len(found) == 1, (drug, route, day, found)
     return found[0]
+
+
+# -- the pharmacy server's databases: SQLite and a real PostgreSQL (tests/postgres.py) --------------
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throw-away PostgreSQL cluster for the whole test session, or a skip where PostgreSQL is not installed."""
+    import os
+
+    from tests.postgres import binaries, cluster
+
+    if binaries() is None:
+        if os.environ.get("DOSING_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is not installed, and DOSING_REQUIRE_POSTGRES is set (.ci/run installs it)")
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql); the SQLite runs still test the server")
+    with cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """An empty database's URL: a SQLite file, and a fresh database in the session's PostgreSQL cluster."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'pharmacy.sqlite'}"
+    import uuid
+
+    from tests.postgres import new_database
+
+    return new_database(request.getfixturevalue("postgres_cluster"), f"t_{uuid.uuid4().hex[:12]}")
