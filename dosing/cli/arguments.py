@@ -39,6 +39,40 @@ def add_date_options(command) -> None:
                               "(default: the DOSING_TODAY environment variable, else the computer's date)")
 
 
+def add_pharmacy_commands(commands) -> None:
+    """`dosing users ...` and `dosing db ...`: the pharmacy server's accounts and database (dosing.cli.pharmacy)."""
+    from dosing.store.database import DEFAULT_URL
+
+    def database_option(command) -> None:
+        command.add_argument("--db", default=DEFAULT_URL, metavar="URL",
+                             help=f"sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME (default: {DEFAULT_URL})")
+
+    users = commands.add_parser("users", help="the pharmacy server's accounts: add, list, disable",
+                                description="Accounts for `dosing serve --db URL`. Roles: pharmacist (prepares, verifies, "
+                                            "issues), nurse (records administrations), admin (accounts, the audit trail).")
+    actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="a new account; the password is read from standard input",
+                             description="Add an account. The password is read from standard input: typed twice on a "
+                                         "terminal, or the first line of a pipe. At least 12 characters, not the name.")
+    add.add_argument("name", metavar="NAME", help="1 to 64 letters, digits, dots, hyphens or underscores")
+    add.add_argument("--role", required=True, metavar="ROLE", help="pharmacist, nurse or admin")
+    database_option(add)
+    listing = actions.add_parser("list", help="every account, its role and whether it may log in")
+    database_option(listing)
+    disable = actions.add_parser("disable", help="stop an account logging in and end its sessions (never deleted)")
+    disable.add_argument("name", metavar="NAME")
+    database_option(disable)
+
+    db = commands.add_parser("db", help="the pharmacy server's database: upgrade, import an issue log",
+                             description="Bring the database's schema up to date, or import an existing issue log.")
+    actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = actions.add_parser("upgrade", help="bring the schema to the newest migration and say its revision")
+    database_option(upgrade)
+    imported = actions.add_parser("import-log", help="import a sheets folder's issue-log.sqlite (and the sheets beside it)")
+    imported.add_argument("folder", type=Path, metavar="FOLDER", help="the folder holding issue-log.sqlite")
+    database_option(imported)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="dosing", description="ALL-Baby-2021 chemotherapy order sheets for infants.")
     top.add_argument("--version", action="version", version=f"dosing {__version__}")
@@ -104,6 +138,14 @@ def parser() -> argparse.ArgumentParser:
                        help="address to listen on (default 127.0.0.1: this computer only); anyone who can reach another can make sheets")
     serve.add_argument("--out", type=Path, default=Path("sheets"), metavar="DIR", help="folder for the sheets and issue log (default: sheets)")
     serve.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder (default: the one shipped)")
+    serve.add_argument("--db", metavar="URL",
+                       help="the pharmacy team's database, sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME; with accounts "
+                            "in it, everyone logs in (default: pharmacy.sqlite here, if it exists)")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="another name the page is reached by (the Host the browsers send, e.g. dosing.ward.example); repeat for more")
+    serve.add_argument("--trusted-proxy", metavar="ADDR",
+                       help="the address of the hospital's TLS reverse proxy, whose X-Forwarded-For and X-Forwarded-Proto are believed")
+    add_pharmacy_commands(commands)
 
     plan = commands.add_parser("plan", help="the risk group and the phases the results lead to",
                                description="Show the risk group, the phases the patient's results lead to so far, the result awaited, and estimated dates.")

@@ -2,7 +2,8 @@
 
 The sheet and resume commands turn their arguments into the requests the web
 page makes too (dosing.requests) and call the same steps (dosing.issuing,
-dosing.resumption, dosing.verification); `serve` starts the web page.
+dosing.resumption, dosing.verification); `serve` starts the web page, alone or
+for a pharmacy team with accounts in a database (`users` and `db`: pharmacy.py).
 """
 
 import json
@@ -10,6 +11,7 @@ import sys
 
 import attrs
 
+from dosing.cli import pharmacy
 from dosing.documents.wording import sentences
 from dosing.requests import Request, ResumeRequest
 
@@ -92,7 +94,8 @@ def _serve(arguments) -> int:
 
     try:
         ready_folder(arguments.out)
-        return web.serve(arguments.host, arguments.port, arguments.out, arguments.regimens)
+        return web.serve(arguments.host, arguments.port, arguments.out, arguments.regimens, db_url=arguments.db,
+                         allowed_hosts=tuple(arguments.allowed_host), trusted_proxy=arguments.trusted_proxy)
     except InputError as exc:
         print(f"dosing: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -198,4 +201,5 @@ def _request(kind, arguments):
     return kind(**{name: getattr(arguments, name) for name in attrs.fields_dict(kind)})
 
 
-COMMANDS = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify, "serve": _serve}
+COMMANDS = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify, "serve": _serve,
+            "users": pharmacy.users, "db": pharmacy.database}
