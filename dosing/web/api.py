@@ -1,0 +1,300 @@
+"""The pharmacy server's JSON API (../shared/protocol/interfaces.md, "The pharmacy server"): HTTP only.
+
+Each route reads its JSON, calls dosing.pharmacy or dosing.store (where the
+chain's rules live) and answers JSON. Every route but login needs a session
+(401), every write the session's CSRF token in X-CSRF-Token (403), and a role
+that may take the step (403). Refusals are JSON {"error", "field", "fix"}:
+bad input 422, a wrong state 409, too many failed logins 429 with Retry-After,
+an unknown order 404, a body that is not a JSON object 400. The API never
+answers 500 for anything a request can send; a fault of our own is logged to
+standard error with its traceback and answered with a sentence.
+"""
+
+import json
+import re
+import sys
+import traceback
+
+import flask
+from werkzeug.exceptions import HTTPException
+
+from dosing.errors import InputError, RegimenError
+from dosing.requests import (OptionError, Request, parse_bag_hours, parse_clock, parse_date, parse_documents, parse_moment,
+                             parse_reason, parse_weeks)
+from dosing.web import auth
+
+#: the sheet options POST /api/orders reads, by the command line's names -> (the Request's name, its parser)
+SHEET_OPTIONS = {
+    "infusion_start": ("infusion_start", parse_clock), "weeks": ("weeks", parse_weeks), "from": ("window_from", parse_date),
+    "bag_hours": ("bag_hours", parse_bag_hours), "documents": ("documents", parse_documents),
+    "override_pathway": ("override_pathway", parse_reason), "reissue": ("reissue", parse_reason),
+    "override_dates": ("override_dates", parse_reason), "override_results": ("override_results", parse_reason),
+    "substitute": ("substitute", str),
+}
+ADMINISTRATION_FIELDS = ("item", "given", "given_at", "given_by", "checked_by", "batch", "not_given_reason", "corrects")
+#: an order's id as the store makes them (uuid4 hex): anything else is not looked up
+ORDER_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def blueprint(database, protocol, regimens, layout_lock) -> flask.Blueprint:
+    """The API's routes under /api, on this database and regimen data; PDFs laid out one at a time under `layout_lock`."""
+    from dosing import pharmacy
+    from dosing.store import accounts, orders
+
+    api = flask.Blueprint("api", __name__, url_prefix="/api")
+    api.record_once(lambda state: auth.use(state.app, database))
+    writer = auth.writes
+
+    @api.post("/login")
+    def login():
+        body = _body()
+        name, password = _text(body, "user"), _text(body, "password")
+        found = accounts.log_in(database, name, password, flask.request.remote_addr or "unknown")
+        if found is None:
+            return _refusal(401, "unknown user or wrong password", "check the user name and the password")
+        user, token = found
+        flask.g.dosing_user = user
+        return auth.set_session_cookie(flask.jsonify(_me(user)), token)
+
+    @api.post("/logout")
+    @writer()
+    def logout():
+        accounts.log_out(database, flask.request.cookies.get(auth.COOKIE, ""))
+        return auth.clear_session_cookie(flask.jsonify({"logged_out": True}))
+
+    @api.get("/me")
+    @auth.require()
+    def me():
+        return flask.jsonify(_me(auth.current_user()))
+
+    @api.get("/orders")
+    @auth.require()
+    def order_list():
+        state = flask.request.args.get("state") or None
+        if state is not None and state not in orders.STATES:
+            raise InputError("state", f"{state!r} is not a state an order can be in", f"ask for one of: {', '.join(orders.STATES)}")
+        patient = flask.request.args.get("patient") or None
+        return flask.jsonify({"orders": orders.list_orders(database, state=state, patient_id=patient)})
+
+    @api.post("/orders")
+    @writer("pharmacist")
+    def prepare():
+        body = _body()
+        known = {"patient_toml", "phase", "start", *SHEET_OPTIONS}
+        if unknown := sorted(set(body) - known):
+            raise InputError(unknown[0], "is not something an order is prepared with", f"send only: {', '.join(sorted(known))}")
+        patient_toml, phase = _text(body, "patient_toml"), _text(body, "phase")
+        request = _sheet_request(body)
+        order = pharmacy.prepare_order(database, auth.current_user(), protocol, patient_toml, phase, request)
+        return flask.jsonify(order.as_json()), 201, {"Location": f"/api/orders/{order.id}"}
+
+    @api.get("/orders/<order_id>")
+    @auth.require()
+    def order(order_id):
+        return flask.jsonify(orders.get_order(database, _order_id(order_id)).as_json())
+
+    @api.post("/orders/<order_id>/verify")
+    @writer("pharmacist")
+    def verify(order_id):
+        _body()
+        orders.verify(database, auth.current_user(), _order_id(order_id))
+        return flask.jsonify({"id": order_id, "state": "verified"})
+
+    @api.post("/orders/<order_id>/reject")
+    @writer("pharmacist")
+    def reject(order_id):
+        reason = _text(_body(), "reason")
+        orders.reject(database, auth.current_user(), _order_id(order_id), reason)
+        return flask.jsonify({"id": order_id, "state": "rejected"})
+
+    @api.post("/orders/<order_id>/issue")
+    @writer("pharmacist")
+    def issue(order_id):
+        _body()
+        issued = pharmacy.issue_order(database, auth.current_user(), _order_id(order_id), layout_lock)
+        urls = [flask.url_for("api.document", order_id=issued.id, name=d["name"]) for d in issued.documents]
+        return flask.jsonify({"id": issued.id, "state": issued.state, "documents": urls})
+
+    @api.post("/orders/<order_id>/administrations")
+    @writer("nurse")
+    def administration(order_id):
+        body = _body()
+        if unknown := sorted(set(body) - set(ADMINISTRATION_FIELDS)):
+            raise InputError(unknown[0], "is not part of an administration record", f"send only: {', '.join(ADMINISTRATION_FIELDS)}")
+        given = body.get("given")
+        if not isinstance(given, bool):
+            raise InputError("given", "must be true (the dose was given) or false (it was not)", 'send "given": true or false')
+        fields = {name: _text(body, name, required=False) for name in ("given_by", "checked_by", "batch", "not_given_reason")}
+        given_at = _text(body, "given_at", required=False)
+        record_id = orders.record_administration(
+            database, auth.current_user(), _order_id(order_id), _whole(body, "item"), given=given,
+            given_at=_parsed("given_at", parse_moment, given_at) if given_at else None, corrects=_whole(body, "corrects", required=False),
+            **fields)
+        return flask.jsonify({"id": record_id, "order": order_id, "item": body["item"]}), 201
+
+    @api.get("/orders/<order_id>/documents/<name>")
+    @auth.require()
+    def document(order_id, name):
+        owner, content = orders.document(database, name)
+        if owner != _order_id(order_id):
+            raise orders.NotFound(f"order {order_id} has no document {name}")
+        response = flask.make_response(content)
+        response.headers["Content-Type"] = "application/pdf" if name.endswith(".pdf") else "application/octet-stream"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'  # names are safe_stem's: no quotes
+        return response
+
+    @api.get("/audit")
+    @auth.require("admin")
+    def audit():
+        return flask.jsonify({"events": orders.audit(database)})
+
+    _errors(api, accounts, orders)
+    return api
+
+
+# -- reading the request ------------------------------------------------------------------------
+
+def _body() -> dict:
+    """The request's JSON object ({} for an empty body); anything else is refused with a sentence (400)."""
+    raw = flask.request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if not flask.request.is_json:
+        flask.abort(_refusal(400, "the body is not JSON", "send a JSON object with Content-Type: application/json"))
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the reader goes
+        flask.abort(_refusal(400, "the body is not readable JSON", "send one JSON object, UTF-8 encoded"))
+    if not isinstance(data, dict):
+        flask.abort(_refusal(400, f"the body is a JSON {type(data).__name__}, not an object", 'send a JSON object, e.g. {"user": "..."}'))
+    return data
+
+
+def _text(body: dict, field: str, required: bool = True) -> str | None:
+    """A string field: present (when required), text, storable (no NUL, no lone surrogate)."""
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise InputError(field, "is needed", f'send "{field}"')
+        return None
+    if not isinstance(value, str):
+        raise InputError(field, f"must be text, not a JSON {type(value).__name__}", f'send "{field}" as a string')
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(field, "holds characters that are not text (a lone surrogate)", "send UTF-8 text") from None
+    if "\x00" in value:
+        raise InputError(field, "holds a NUL character", "remove it; no field of a patient file or an order needs one")
+    return value
+
+
+def _whole(body: dict, field: str, required: bool = True) -> int | None:
+    value = body.get(field)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**9:
+        raise InputError(field, f"must be a whole number from 1, got {json.dumps(value)}", f'send "{field}" as a number, e.g. 1')
+    return value
+
+
+def _parsed(field: str, parse, text: str):
+    try:
+        return parse(text)
+    except OptionError as exc:
+        raise InputError(field, str(exc)) from None
+
+
+def _sheet_request(body: dict) -> Request:
+    """The sheet's options from the JSON, read with the command line's own parsers (dosing.requests)."""
+    start = _parsed("start", parse_date, _text(body, "start"))
+    options = {}
+    for name, (attribute, parse) in SHEET_OPTIONS.items():
+        value = body.get(name)
+        if name == "documents" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ",".join(value)
+        elif name in ("weeks", "bag_hours") and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        text = _text({name: value}, name, required=False)
+        if text is not None:
+            options[attribute] = _parsed(name, parse, text)
+    return Request(start=start, out=None, **options)
+
+
+def _order_id(text: str) -> str:
+    from dosing.store.orders import NotFound
+
+    if not ORDER_ID.match(text):
+        raise NotFound(f"there is no order {text[:40]!r}")
+    return text
+
+
+def _me(user) -> dict:
+    return {"user": user.name, "role": user.role, "csrf_token": user.csrf_token}
+
+
+# -- answering a refusal ------------------------------------------------------------------------
+
+def _refusal(status: int, error: str, fix: str = "", field: str | None = None, headers: dict | None = None):
+    body = {"error": error, **({"field": field} if field else {}), **({"fix": fix} if fix else {})}
+    return flask.make_response(flask.jsonify(body), status, headers or {})
+
+
+def _api_words(text: str) -> str:
+    """The engine's words name command-line options (--reissue "REASON"); the API's caller sends JSON fields."""
+    return re.sub(r'--([a-z][a-z-]*)( "[A-Z]+")?', lambda m: f'"{_field("--" + m[1])}"' + (f":{m[2]}" if m[2] else ""), text)
+
+
+def _field(name: str) -> str:
+    """An engine field as the API names it: --bag-hours -> bag_hours, --window-from -> from, output -> reissue."""
+    if name.startswith("--"):
+        name = name[2:].replace("-", "_")
+    return {"window_from": "from", "output": "reissue"}.get(name, name)
+
+
+def _errors(api, accounts, orders) -> None:
+    """Every refusal as JSON with its status; a fault of ours logged and answered with a sentence, never a bare 500 page."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    @api.errorhandler(InputError)
+    def bad_input(exc):
+        return _refusal(422, _api_words(exc.problem), _api_words(exc.fix), _field(exc.field) if exc.field else None)
+
+    @api.errorhandler(RegimenError)
+    def bad_regimen(exc):
+        return _refusal(422, f"regimen data: {exc}", "the regimen data on this server needs correcting; tell whoever keeps it")
+
+    @api.errorhandler(orders.NotAllowed)
+    def not_allowed(exc):
+        return _refusal(403, str(exc))
+
+    @api.errorhandler(orders.Conflict)
+    def conflict(exc):
+        return _refusal(409, str(exc), "reload the order to see its state")
+
+    @api.errorhandler(orders.NotFound)
+    def not_found(exc):
+        return _refusal(404, str(exc))
+
+    @api.errorhandler(accounts.Throttled)
+    def throttled(exc):
+        return _refusal(429, str(exc), "wait, then try again", headers={"Retry-After": str(exc.retry_after)})
+
+    @api.errorhandler(HTTPException)
+    def http(exc):
+        return _refusal(exc.code or 400, exc.description or exc.name)
+
+    @api.app_errorhandler(404)
+    @api.app_errorhandler(405)
+    def unrouted(exc):  # no route matched, so the blueprint's own handlers are not asked: JSON for /api/ only
+        return _refusal(exc.code, f"{flask.request.method} {flask.request.path}: {exc.name.lower()}") if auth.is_api() else exc
+
+    @api.errorhandler(OperationalError)
+    @api.errorhandler(InterfaceError)
+    def unreachable(exc):
+        print(f"dosing: the database did not answer: {exc}", file=sys.stderr)
+        return _refusal(503, "the pharmacy database did not answer", "try again in a moment", headers={"Retry-After": "5"})
+
+    @api.errorhandler(Exception)
+    def fault(exc):  # the last resort: a fault of ours, never something a request may cause (tests/test_api.py sweeps for it)
+        traceback.print_exception(exc, file=sys.stderr)
+        return _refusal(500, "the server failed to answer this request; it is logged", "tell whoever runs the server")
