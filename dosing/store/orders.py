@@ -140,7 +140,7 @@ def record_prepared(db, actor, *, patient_id, phase, start, version, replaces, c
 def _newer(latest: Order | None, version: int, what: str) -> Conflict:
     if latest is None:
         return Conflict(f"version {version} of {what} names a version before it that this server does not hold; prepare it again")
-    return Conflict(f"version {latest.version} of {what} was prepared by {latest.prepared_by} at {_when(latest.prepared_at)} "
+    return Conflict(f"version {latest.version} of {what}, was prepared by {latest.prepared_by} at {_when(latest.prepared_at)} "
                     f"while this one (version {version}) was being computed; nothing was kept: prepare again to make the next version")
 
 
