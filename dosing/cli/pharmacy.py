@@ -31,7 +31,8 @@ def users(arguments) -> int:
         accounts.disable_user(db, arguments.name, by=_operator())
         print(f"disabled {arguments.name}: it can no longer log in, and its open sessions have ended")
 
-    return _with_database(arguments.db, {"add": add, "list": listing, "disable": disable}[arguments.users_command])
+    step = {"add": add, "list": listing, "disable": disable}[arguments.users_command]
+    return _with_database(arguments.db, step, must_exist=arguments.users_command != "add")
 
 
 def database(arguments) -> int:
@@ -43,7 +44,7 @@ def database(arguments) -> int:
 
         result = import_issue_log(db, arguments.folder)
         print(f"{arguments.folder}: {result.imported} orders imported, {result.skipped} already there; "
-              f"{result.documents} documents stored, {result.missing} named in the log but missing from the folder")
+              f"{result.documents} documents recorded, {result.missing} of them not found beside the log (kept by name and SHA-256 only)")
 
     return _with_database(arguments.db, import_log)
 
@@ -74,10 +75,17 @@ def _upgrade(url: str) -> int:
     return _refusing(work)
 
 
-def _with_database(url: str, step) -> int:
+def _with_database(url: str, step, must_exist: bool = False) -> int:
+    """Open the database (`must_exist`: a SQLite file is not made anew by a command that only reads or disables) and do `step`."""
+    from pathlib import Path
+
+    from dosing.errors import InputError
     from dosing.store import open_database
 
     def work():
+        if must_exist and url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+            raise InputError("--db", f"there is no database at {url[len('sqlite:///'):]}",
+                             "give the --db the server uses, or add the first account with: dosing users add NAME --role admin")
         db = open_database(url)
         try:
             step(db)

@@ -87,13 +87,14 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _find(session, name: str):
-    """The user whose name is `name` whatever its capitals, or None."""
+def _find(session, name: str, lock: bool = False):
+    """The user whose name is `name` whatever its capitals, or None (`lock`: their row held until the transaction ends)."""
     from sqlalchemy import func, select
 
     from dosing.store.models import User
 
-    return session.scalar(select(User).where(func.lower(User.name) == name.lower()))
+    query = select(User).where(func.lower(User.name) == name.lower())
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def _actor_role(session, name: str) -> str:
@@ -181,7 +182,8 @@ def log_in(db, name: str, password: str, remote: str, now: datetime | None = Non
     now = now or audit.now()
     name, remote = str(name or "")[:200], str(remote or "")[:64]
     with db.transaction() as session:
-        user = _find(session, name) if NAME.fullmatch(name) else None
+        # Her row locked (PostgreSQL; SQLite's write lock does the same): parallel tries for one name are counted one by one.
+        user = _find(session, name, lock=True) if NAME.fullmatch(name) else None
         key = _throttle_key(name, user)
         wait = max(_wait(session, LoginAttempt.name, key, FREE_FAILURES, now),
                    _wait(session, LoginAttempt.remote, remote, FREE_FAILURES_ADDRESS, now))
