@@ -161,14 +161,14 @@ def run(base: str, database, users: int = 8, requests: int = 300, prepares: int 
         status, order = timed(client, "order", "GET", f"/api/orders/{order_id}")
         mine = [a["item"] for a in order["administrations"]][n::nurses] if status == 200 else []
         when = (datetime.now() - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
-        for _ in range(share - 1):
+        for step in range(share - 1):
             pick = rng(100 + n).random()
-            if pick < 0.4 and mine:
+            if step % 2 == 0 and mine:  # every other request records a dose, while this nurse has items left
                 body = {"item": mine.pop(0), "given": True, "given_at": when, "given_by": "AB", "checked_by": "CD", "batch": "LOT-1"}
                 timed(client, "administration", "POST", f"/api/orders/{order_id}/administrations", body)
-            elif pick < 0.6:
+            elif pick < 0.4:
                 timed(client, "list", "GET", "/api/orders?state=issued")
-            elif pick < 0.8 or not documents:
+            elif pick < 0.75 or not documents:
                 timed(client, "order", "GET", f"/api/orders/{order_id}")
             else:
                 timed(client, "document", "GET", rng(100 + n).choice(documents))

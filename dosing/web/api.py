@@ -73,7 +73,7 @@ def blueprint(database, protocol, regimens, layout_lock) -> flask.Blueprint:
         state = flask.request.args.get("state") or None
         if state is not None and state not in orders.STATES:
             raise InputError("state", f"{state!r} is not a state an order can be in", f"ask for one of: {', '.join(orders.STATES)}")
-        patient = flask.request.args.get("patient") or None
+        patient = _text({"patient": flask.request.args.get("patient") or None}, "patient", required=False)
         return flask.jsonify({"orders": orders.list_orders(database, state=state, patient_id=patient)})
 
     @api.post("/orders")

@@ -79,14 +79,16 @@ def require(*roles: str):
 
 
 def writes(*roles: str):
-    """A view that changes something: require(*roles), then check_csrf()."""
+    """A view that changes something: a session (401), its CSRF token (403), then the role (403)."""
     def decorator(view):
+        allowed = require(*roles)(view)
+
         @functools.wraps(view)
         def checked(*args, **kwargs):
             check_csrf()
-            return view(*args, **kwargs)
+            return allowed(*args, **kwargs)
 
-        return require(*roles)(checked)
+        return require()(checked)
 
     return decorator
 
