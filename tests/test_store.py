@@ -253,6 +253,16 @@ def test_issuing_an_unverified_order_is_refused(db, computed):
     assert empty.value.field == "documents"
 
 
+def test_an_issued_file_name_is_never_taken_by_another_order(db, computed):
+    first = issued(db, computed, name="same.pdf")
+    other = prepare(db, computed, patient_id="MRN-200002")
+    store.verify(db, BOB, other)
+    with pytest.raises(Conflict, match="a document named same.pdf was issued already for another order"):
+        store.issue(db, BOB, other, {"same.pdf": b"other"})
+    assert store.get_order(db, other).state == "verified" and store.document(db, "same.pdf") == (first, b"%PDF-1.7 orders")
+    assert [a for a, _ in actions(db, other)] == ["prepared", "verified"]  # the state change rolled back with its event
+
+
 def test_rejected_and_issued_orders_cannot_be_verified_again(db, computed):
     rejected = prepare(db, computed)
     for reason in ("", "   ", "bad", "1234567890"):
@@ -375,3 +385,13 @@ def test_two_pharmacists_preparing_the_same_version_at_once(db, computed):
     assert "was prepared by pharmacist" in str(next(r for r in results if isinstance(r, Conflict)))
     assert [o["version"] for o in store.list_orders(db)] == [2, 1]
     assert [a for a, _ in actions(db, first)] == ["prepared", "replaced"]
+
+
+def test_two_nurses_recording_one_dose_at_once_record_it_once(db, computed):
+    order = issued(db, computed)
+    nurses = [Person(f"nurse{i}", "nurse") for i in range(4)]
+    results = race(4, lambda i: store.record_administration(db, nurses[i], order, 1, given=True, given_at=WHEN, given_by="NK",
+                                                             checked_by="JS", batch=f"LOT-{i}"))
+    assert sum(isinstance(r, int) for r in results) == 1 and sum(isinstance(r, Conflict) for r in results) == 3, results
+    assert all("record a correction instead" in str(r) for r in results if isinstance(r, Conflict))
+    assert [r["current"] for r in store.get_order(db, order).administrations] == [True]

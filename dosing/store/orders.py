@@ -1,16 +1,13 @@
 """The chain an order passes through: prepared -> verified -> issued (or rejected), then each dose recorded.
 
-Every step is one transaction holding the change and its audit event, so a
-step and its record stand or fall together. A state change is ONE
-conditional UPDATE on the state and revision the step read: when two
-pharmacists verify or issue the same order at once, one UPDATE changes the
-row and the other changes nothing, and its pharmacist is told who was first
-(Conflict), never a second event or a lost update. Orders are never deleted:
-a new version replaces an older one, which keeps its state.
-
-The refusals' words are shown to the user as they are (HTTP 403 NotAllowed,
-409 Conflict, 404 NotFound, 422 InputError), so each says what happened and
-what to do.
+Every step is one transaction holding the change and its audit event: they
+stand or fall together. A state change is ONE conditional UPDATE on the
+state and revision the step read, so when two pharmacists verify or issue
+one order at once, one UPDATE changes the row, the other changes nothing and
+its pharmacist is told who was first (Conflict): never two events or a lost
+update. Nothing is deleted: a new version replaces an older one, which keeps
+its state. The refusals' words are shown to the user as they are (403
+NotAllowed, 409 Conflict, 404 NotFound, 422 InputError).
 """
 
 import json
@@ -179,12 +176,12 @@ def issue(db, actor, order_id: str, files: dict[str, bytes]) -> None:
         order = _order(session, order_id)
         if order.state != "verified" or replaced_by(session, order):
             raise _why_not(session, order, "issue it")
-        taken = session.scalars(select(Document.name).where(Document.name.in_(list(files)))).all()
-        if taken:
-            raise Conflict(f"cannot issue it: a document named {taken[0]} was issued already (for another order); "
-                           "issued files are never overwritten")
-        # The state first: a second issuer's UPDATE changes nothing here, before it writes any document.
+        # The state first: a second issuer's UPDATE changes nothing here, before it looks at or writes any document.
         _move(session, actor, order, "issued", "issue it", detail={"documents": sorted(files)})
+        taken = session.scalars(select(Document.name).where(Document.name.in_(list(files)))).all()
+        if taken:  # another order's file (this one was not issued until now): refused, and the state change rolled back
+            raise Conflict(f"cannot issue it: a document named {taken[0]} was issued already for another order; "
+                           "issued files are never overwritten")
         session.add_all(Document(order_id=order.id, name=name, sha256=sha256(content), content=content) for name, content in files.items())
 
 
@@ -236,7 +233,8 @@ def record_administration(db, actor, order_id: str, item: int, *, given: bool, g
 
 def _given(given_at, given_by, checked_by, batch) -> None:
     if not isinstance(given_at, datetime):
-        raise InputError("given_at", "the time it was given is missing", "give the date and time, YYYY-MM-DD HH:MM")
+        raise InputError("given_at", f"{given_at!r} is not a date and time" if given_at else "the time it was given is missing",
+                         "give the date and time it was given, YYYY-MM-DD HH:MM")
     if given_at > datetime.now() + CLOCK_SLACK:
         raise InputError("given_at", f"{given_at:%Y-%m-%d %H:%M} is in the future", "give the time the dose was given")
     for field, initials in (("given_by", given_by), ("checked_by", checked_by)):
