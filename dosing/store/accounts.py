@@ -181,6 +181,7 @@ def log_in(db, name: str, password: str, remote: str, now: datetime | None = Non
 
     now = now or audit.now()
     name, remote = str(name or "")[:200], str(remote or "")[:64]
+    password = password if isinstance(password, str) else ""  # a JSON number or list is simply not the password
     with db.transaction() as session:
         # Her row locked (PostgreSQL; SQLite's write lock does the same): parallel tries for one name are counted one by one.
         user = _find(session, name, lock=True) if NAME.fullmatch(name) else None
