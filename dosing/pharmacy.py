@@ -28,7 +28,7 @@ def prepare_order(db, user, protocol, patient_toml: str, phase: str, request):
     from dosing.store import orders
 
     _must_be_pharmacist(user, "prepare an order")
-    pending = _pending(db, protocol, patient_toml, phase, request, preview=False)
+    pending = _pending(db, protocol, patient_toml, phase, request)
     drafts = [(d.kind, d.title, render.html(d)) for d in pending.documents]
     order_id = orders.record_prepared(
         db, user, patient_id=pending.patient.id, phase=phase, start=pending.orders.start.isoformat(), version=pending.version,
@@ -42,7 +42,7 @@ def preview_order(db, protocol, patient_toml: str, phase: str, request) -> dict:
     """The documents as they would be prepared, recording nothing: {"frames": [{title, kind, html}], "version", "notes"}."""
     from dosing.documents import render
 
-    pending = _pending(db, protocol, patient_toml, phase, request, preview=True)
+    pending = _pending(db, protocol, patient_toml, phase, request)
     frames = [{"title": d.title, "kind": d.kind, "html": render.html(d)} for d in pending.documents]
     return {"frames": frames, "version": pending.version, "notes": warnings(pending)}
 
@@ -81,7 +81,7 @@ def warnings(pending) -> list[str]:
     return [tall_man(warning, names) for warning in sentences(pending.orders.findings)]
 
 
-def _pending(db, protocol, patient_toml: str, phase: str, request, preview: bool):
+def _pending(db, protocol, patient_toml: str, phase: str, request):
     """issuing.prepare on the text, written to a scratch file of our own (never a place a user chose), history from the database."""
     from dosing.issuing import prepare
     from dosing.store import orders
@@ -97,7 +97,21 @@ def _pending(db, protocol, patient_toml: str, phase: str, request, preview: bool
         path.write_bytes(content)
         # format pdf: the documents are built (json would return the orders alone); with a history nothing is written to `out`
         asked = attrs.evolve(request, out=Path(scratch), format="pdf")
-        return prepare(path, protocol, chosen, asked, preview=preview, history=orders.History(db))
+        # preview=True: the engine's refusal of unchanged inputs speaks of an issued sheet; the check is made below, in our words
+        pending = prepare(path, protocol, chosen, asked, preview=True, history=orders.History(db))
+    if pending.previous is not None and not pending.changes:  # a preview too: never "VERSION 2 ... What changed: ."
+        raise _unchanged(orders.get_order(db, pending.previous.id))
+    return pending
+
+
+def _unchanged(order) -> InputError:
+    """The engine's refusal of unchanged inputs (dosing.output.AlreadyIssued), in the server's words: the earlier order may not be issued."""
+    from dosing.output import AlreadyIssued
+
+    return AlreadyIssued(
+        "reissue", f"nothing has changed since version {order.version} of this order ({order.phase} for {order.patient_id}, day 1 "
+        f"{order.start}), {order.state}, prepared by {order.prepared_by} at {order.prepared_at}",
+        f"open version {order.version} (order {order.id}); to prepare a new version anyway give a reason in \"reissue\"")
 
 
 def _phase(protocol, name: str):

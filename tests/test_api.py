@@ -164,9 +164,27 @@ def test_roles_and_states_refused_on_a_prepared_order(world):
 
 
 def test_unchanged_inputs_prepared_again_are_refused_not_a_new_version(world):
-    answer = refused(world.client("bela").post("/api/orders", json=order_body()), 422, "nothing has changed")
-    assert answer["field"] == "reissue" and '"reissue": "REASON"' in answer["fix"]  # the JSON field, not the command line's flag
+    answer = refused(world.client("bela").post("/api/orders", json=order_body()), 422,
+                     "nothing has changed since version 1 of this order", "prepared, prepared by anna at")
+    assert answer["field"] == "reissue" and world.prepared["id"] in answer["fix"] and '"reissue"' in answer["fix"]
     assert len(world.client("bela").get("/api/orders?patient=MRN-T0001").json["orders"]) == 1
+
+
+def test_a_preview_records_nothing_and_refuses_unchanged_inputs(world):
+    from dosing import pharmacy
+    from dosing.errors import InputError
+    from dosing.regimen import load_protocol
+    from dosing.requests import Request
+
+    protocol, day_one = load_protocol(None), datetime.fromisoformat(START).date()
+    shown = pharmacy.preview_order(world.db, protocol, patient_toml("MRN-PREVIEW"), "induction", Request(start=day_one, out=None))
+    assert shown["version"] == 1 and "orders" in [f["kind"] for f in shown["frames"]] and isinstance(shown["notes"], list)
+    assert all("MRN-PREVIEW" in f["html"] for f in shown["frames"])
+    assert world.client("anna").get("/api/orders?patient=MRN-PREVIEW").json["orders"] == []
+    with pytest.raises(InputError, match="nothing has changed since version 1"):
+        pharmacy.preview_order(world.db, protocol, patient_toml("MRN-T0001"), "induction", Request(start=day_one, out=None))
+    again = Request(start=day_one, out=None, reissue="the ward asked for a fresh copy")
+    assert pharmacy.preview_order(world.db, protocol, patient_toml("MRN-T0001"), "induction", again)["version"] == 2
 
 
 def test_audit_is_for_admins_only(world):
