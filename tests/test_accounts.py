@@ -51,6 +51,16 @@ def checks(monkeypatch):
     return seen
 
 
+@pytest.fixture
+def quick_hashing(monkeypatch):
+    """A cheap argon2id (1 pass, 8 KiB) for the tests about counting and time, where 0.1 s a check only slows the run."""
+    from argon2 import PasswordHasher
+
+    quick = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", lambda: quick)
+    return quick
+
+
 def events(db) -> list[tuple]:
     with db.session() as session:
         return [(e.action, e.user_name, e.reason) for e in session.scalars(select(Event).order_by(Event.id))]
@@ -125,7 +135,7 @@ def test_login_right_wrong_unknown_and_disabled(db, anna, checks):
     assert "nobody" not in every_text(db)  # a name that is nobody's may be a password typed in the wrong box
 
 
-def test_throttled_from_the_fifth_failure_the_wait_doubling_and_the_password_not_checked(db, anna, checks):
+def test_throttled_from_the_fifth_failure_the_wait_doubling_and_the_password_not_checked(quick_hashing, db, anna, checks):
     for second in range(5):  # five failures, each allowed and checked
         assert accounts.log_in(db, "anna", "wrong password!", "10.0.0.1", now=at(second)) is None
     assert len(checks) == 5
@@ -155,7 +165,7 @@ def test_throttled_from_the_fifth_failure_the_wait_doubling_and_the_password_not
     assert actions.count("login_throttled") == 5 and actions.count("login_failed") == 12 and actions.count("login") == 1
 
 
-def test_the_wait_is_at_most_five_minutes_and_failures_older_than_fifteen_minutes_do_not_count(db, anna):
+def test_the_wait_is_at_most_five_minutes_and_failures_older_than_fifteen_minutes_do_not_count(quick_hashing, db, anna):
     with db.transaction() as session:  # 30 failures in the minute before 08:00: 2 ** 25 s, capped at 300 s
         session.add_all(LoginAttempt(name="anna", remote="10.0.0.1", at=at(-60 + i), succeeded=False) for i in range(30))
     with pytest.raises(accounts.Throttled) as caught:
@@ -176,7 +186,7 @@ def test_the_wait_is_at_most_five_minutes_and_failures_older_than_fifteen_minute
     assert accounts.log_in(db, "anna", PASSWORD, "10.0.0.1", now=at(minutes=25, seconds=10)) is not None
 
 
-def test_twenty_failures_from_one_address_slow_every_name_from_it(db, anna):
+def test_twenty_failures_from_one_address_slow_every_name_from_it(quick_hashing, db, anna):
     with db.transaction() as session:
         session.add_all(LoginAttempt(name=f"someone{i}", remote="10.9.9.9", at=at(i), succeeded=False) for i in range(20))
     with pytest.raises(accounts.Throttled) as caught:
@@ -187,7 +197,7 @@ def test_twenty_failures_from_one_address_slow_every_name_from_it(db, anna):
     assert accounts.log_in(db, "bob", PASSWORD, "10.9.9.9", now=at(20)) is None  # counted afresh: not throttled
 
 
-def test_unknown_names_are_throttled_too(db, checks):
+def test_unknown_names_are_throttled_too(quick_hashing, db, checks):
     for second in range(5):
         assert accounts.log_in(db, "ghost", "guess number one", "10.0.0.1", now=at(second)) is None
     with pytest.raises(accounts.Throttled):
@@ -195,7 +205,7 @@ def test_unknown_names_are_throttled_too(db, checks):
     assert len(checks) == 5
 
 
-def test_a_session_ends_after_thirty_minutes_unused(db, anna):
+def test_a_session_ends_after_thirty_minutes_unused(quick_hashing, db, anna):
     user, token = accounts.log_in(db, "anna", PASSWORD, "10.1.2.3", now=at())
     assert accounts.session_user(db, token, now=at(minutes=29, seconds=59)) == user  # and that use counts from here
     assert accounts.session_user(db, token, now=at(minutes=59, seconds=58)) == user  # 29:59 after the last use
@@ -204,7 +214,7 @@ def test_a_session_ends_after_thirty_minutes_unused(db, anna):
     assert events(db)[-1] == ("session_expired", "anna", "unused for 30 minutes")
 
 
-def test_a_session_ends_twelve_hours_after_login_however_much_it_is_used(db, anna):
+def test_a_session_ends_twelve_hours_after_login_however_much_it_is_used(quick_hashing, db, anna):
     user, token = accounts.log_in(db, "anna", PASSWORD, "10.1.2.3", now=at())
     for minutes in range(20, 12 * 60, 20):
         assert accounts.session_user(db, token, now=at(minutes=minutes)) == user
@@ -213,7 +223,7 @@ def test_a_session_ends_twelve_hours_after_login_however_much_it_is_used(db, ann
     assert events(db)[-1] == ("session_expired", "anna", "12 hours after login")
 
 
-def test_logout_ends_the_session_and_only_that_one(db, anna):
+def test_logout_ends_the_session_and_only_that_one(quick_hashing, db, anna):
     first, token = accounts.log_in(db, "anna", PASSWORD, "10.1.2.3", now=at())
     second, other = accounts.log_in(db, "anna", PASSWORD, "10.1.2.4", now=at(1))
     assert first.session_id != second.session_id and first.csrf_token != second.csrf_token
@@ -241,7 +251,7 @@ def test_the_audit_events_name_who_and_from_where_and_never_a_secret(db, anna):
         assert secret not in everything
 
 
-def test_tries_made_in_parallel_count_against_each_other(db, anna, checks):
+def test_tries_made_in_parallel_count_against_each_other(quick_hashing, db, anna, checks):
     """Eight wrong passwords for one name at once (real threads): five are checked, then the wait holds the rest."""
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
@@ -259,3 +269,22 @@ def test_tries_made_in_parallel_count_against_each_other(db, anna, checks):
         results = list(pool.map(attempt, range(8)))
     assert sorted(results, key=str) == [1, 1, 1, None, None, None, None, None]
     assert len(checks) == 5
+
+
+def test_a_hash_made_with_weaker_settings_is_made_again_at_the_next_login(database_url, monkeypatch):
+    from argon2 import PasswordHasher
+
+    db = open_database(database_url)
+    try:
+        weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        monkeypatch.setattr(accounts, "_hasher", lambda: weak)
+        accounts.add_user(db, "anna", "pharmacist", PASSWORD)
+        monkeypatch.undo()  # argon2-cffi's own defaults again, as after an upgrade of the library
+        with db.session() as session:
+            assert session.scalar(select(User.password_hash)).startswith("$argon2id$v=19$m=8,t=1,p=1$")
+        assert accounts.log_in(db, "anna", PASSWORD, "10.1.2.3", now=at()) is not None
+        with db.session() as session:
+            assert session.scalar(select(User.password_hash)).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert accounts.log_in(db, "anna", PASSWORD, "10.1.2.3", now=at(1)) is not None  # the new hash checks
+    finally:
+        db.dispose()
