@@ -34,6 +34,7 @@ class Pending:
     options: dict = attrs.Factory(dict)  #: as the issue log records them
     regimen_sha256: str = ""
     computed: dict = attrs.Factory(dict)  #: the orders as --format json gives them
+    issued_already: object = None  #: a preview of inputs nothing differs in from the version issued: that Issue (shown as it)
 
 
 def on_pathway(patient, protocol, phase_name: str, override: str | None) -> None:
@@ -111,18 +112,25 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
     inputs = Path(path).read_bytes()
     regimens = issue_log.regimen_hash(protocol.directory.parent)
     computed = as_dict(orders)
-    version, replaces, changed = 1, None, []
+    version, replaces, changed, already = 1, None, [], None
     if previous is not None:
         changed = issue_log.changes(previous, inputs, regimens, options, computed, print_names(protocol))
         if not changed and not request.reissue and not preview:
             raise AlreadyIssued(
                 "output", f"already issued: version {previous.version} of this sheet ({previous.issued_at}) and nothing has changed; "
                 "an issued sheet is never overwritten", "keep the issued sheet; to issue a new version anyway give --reissue \"REASON\"")
-        version, replaces = previous.version + 1, previous.id
+        if not changed and not request.reissue:
+            already = previous  # previewed as the version issued: a "version N+1" that changes nothing would mislead
+        else:
+            version, replaces = previous.version + 1, previous.id
         if request.reissue:
             changed.append(f"re-issued: {request.reissue}")
     issue = {"version": version, "replaces": f"version {previous.version}, issued {previous.issued_at}" if previous else None, "changes": changed,
              "dates_override": options["override_dates"]}
+    if already is not None:
+        issue.update(version=already.version, replaces=f"version {already.version - 1}" if already.version > 1 else None,
+                     changes=[already.changes] if already.changes else [])
+        version = already.version
     stem = safe_stem(orders.patient.id, phase.name, orders.start) + (f"_v{version}" if version > 1 else "")
     chosen = [d for d in documents(orders, issue=issue) if request.documents is None or d.kind in request.documents]
     if not chosen:
@@ -160,7 +168,7 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
 
     return Pending(patient=patient, orders=orders, documents=chosen, finish=finish if history is None else None, version=version,
                    recovered=recovered, previous=previous, changes=changed, inputs=inputs, options=options, regimen_sha256=regimens,
-                   computed=computed)
+                   computed=computed, issued_already=already)
 
 
 def _weight_change(orders, log):

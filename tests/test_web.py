@@ -42,6 +42,17 @@ def post(client, form: dict, action: str, **extra):
     return client.post("/", data={**form, "token": token(client), "action": action, **extra})
 
 
+def previewed(client, form: dict) -> str:
+    """The fingerprint a preview of `form` puts beside its Issue button (the hidden field `previewed`)."""
+    page = post(client, form, "preview").get_data(as_text=True)
+    return re.search(r'<input type="hidden" name="previewed" value="([0-9a-f]{64})">', page)[1]
+
+
+def issue(client, form: dict):
+    """Preview, then press Issue PDFs, as a pharmacist does."""
+    return post(client, form, "issue", previewed=previewed(client, form))
+
+
 def test_the_form_writes_the_file_the_command_line_reads(tmp_path):
     # Opening a file and saving it again gives a file that loads to the same patient: every example, those with
     # [[labs]], [genotype] and [[medications]] included.
@@ -84,7 +95,9 @@ def test_allergies_are_never_assumed(client):
     form.pop("patient.no_known_allergies")
     form["patient.allergies"] = ""
     page = post(client, form, "plan").get_data(as_text=True)
-    assert re.search(r'id="error-patient\.allergies"[^>]*>patient\.allergies: is missing; the sheet will not guess', page)
+    # In the form's words: the box's label, and the tick box to use, never the file's `allergies = []`.
+    assert re.search(r'id="error-patient\.allergies"[^>]*>Allergies is missing; the sheet will not guess; tick &#39;No known '
+                     r'allergies&#39;, or list them in &#39;Allergies&#39;</p>', page)
 
 
 def test_the_plan_is_the_command_lines_plan(client, capsys):
@@ -100,7 +113,8 @@ def test_the_plan_is_the_command_lines_plan(client, capsys):
 
 def test_issued_pdfs_hold_the_same_orders_as_the_command_line(client, app, tmp_path, capsys):
     form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01"}
-    page = post(client, form, "issue").get_data(as_text=True)
+    fingerprint = previewed(client, form)
+    page = post(client, form, "issue", previewed=fingerprint).get_data(as_text=True)
     issued = re.search(r'<section class="issued".*?</section>', page, re.S)[0]
     names = re.findall(r'href="/sheets/([^"]+)"', issued)
     assert names == [f"MRN-100001_induction_2026-06-01_{kind}.pdf" for kind in ("orders", "intrathecal", "calendar", "administration-record")]
@@ -110,10 +124,11 @@ def test_issued_pdfs_hold_the_same_orders_as_the_command_line(client, app, tmp_p
     from_cli = json.loads(capsys.readouterr().out)
     logged = IssueLog(tmp_path / "sheets").latest("MRN-100001", "induction", "2026-06-01").orders
     assert logged == from_cli
-    # The same sheet again is refused beside the re-issue box, as the command line refuses it.
-    again = post(client, form, "issue")
+    # The same sheet again is refused beside the re-issue box, as the command line refuses it, in the form's words.
+    again = post(client, form, "issue", previewed=fingerprint)
     assert again.status_code == 422
-    assert 'id="error-sheet.reissue"' in again.get_data(as_text=True)
+    assert re.search(r'id="error-sheet.reissue" role="alert">Already issued: version 1 of this sheet .*; to issue a new version '
+                     r'anyway give a reason in &#39;Issue a new version, because&#39;</p>', again.get_data(as_text=True))
 
 
 def test_preview_writes_nothing_and_shows_every_warning(client, tmp_path):
@@ -182,6 +197,7 @@ def test_the_page_loads_nothing_from_anywhere(client):
 
 def test_downloads_come_only_from_the_output_folder(client, tmp_path):
     (tmp_path / "secret.pdf").write_bytes(b"%PDF- not yours")
+    client.get("/")  # the page's cookie, without which nothing is handed out at all
     for name in ("../secret.pdf", "..%2Fsecret.pdf", ".issue-log.sqlite", "issue-log.sqlite"):
         assert client.get(f"/sheets/{name}").status_code == 404, name
 
@@ -204,7 +220,7 @@ def test_every_example_gets_the_command_lines_doses_through_the_page(name, tmp_p
     asked = re.search(r"--phase (\S+) --start (\S+)", (EXAMPLES / name).read_text(encoding="utf-8"))
     phase, start = asked.groups() if asked else ("induction", "2026-06-01")
     form = example_form(name) | {"sheet.phase": phase, "sheet.start": start, "sheet.documents.orders": "on"}
-    response = post(client, form, "issue")
+    response = issue(client, form)
     assert response.status_code == 200, re.findall(r'role="alert">(.*?)</p>', response.get_data(as_text=True))
     main(["sheet", str(EXAMPLES / name), "--phase", phase, "--start", start, "--format", "json"])
     from_cli = json.loads(capsys.readouterr().out)
@@ -214,7 +230,7 @@ def test_every_example_gets_the_command_lines_doses_through_the_page(name, tmp_p
 
 def test_verify_an_issued_sheet_from_the_page(client, tmp_path):
     form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01", "sheet.documents.orders": "on"}
-    post(client, form, "issue")
+    issue(client, form)
     name = "MRN-100001_induction_2026-06-01_orders.pdf"
     page = client.get("/").get_data(as_text=True)
     assert f'<button type="submit" name="verify" value="{name}"' in page  # listed under "Issued in this folder"
@@ -231,8 +247,8 @@ def test_verify_an_issued_sheet_from_the_page(client, tmp_path):
 
 def test_verify_on_the_page_says_a_sheet_was_replaced(client):
     form = example_form("standard-risk.toml") | {"sheet.phase": "induction", "sheet.start": "2026-06-01", "sheet.documents.orders": "on"}
-    post(client, form, "issue")
-    post(client, form | {"sheet.reissue": "first printout damaged on the ward"}, "issue")
+    issue(client, form)
+    issue(client, form | {"sheet.reissue": "first printout damaged on the ward"})
     page = post(client, form, "plan", verify="MRN-100001_induction_2026-06-01_orders.pdf").get_data(as_text=True)
     result = re.search(r'<section class="verification differs".*?</section>', page, re.S)[0]
     assert "REPLACED by version 2: MRN-100001_induction_2026-06-01_orders.pdf</h2>" in result
@@ -252,7 +268,7 @@ def test_a_refused_start_date_and_the_dates_override_box(client, tmp_path):
     assert "induction day 1 2026-06-12 is 15 days after the diagnosis date 2026-05-28" in page
     assert 'id="sheet.override_dates" name="sheet.override_dates"' in page  # the box to give the reason in
     reason = "day 1 delayed by a line infection, agreed with the consultant"
-    page = post(client, form | {"sheet.override_dates": reason}, "issue").get_data(as_text=True)
+    page = issue(client, form | {"sheet.override_dates": reason}).get_data(as_text=True)
     notes = re.search(r'<section class="warnings".*?</section>', page, re.S)[0]
     assert f"Ordered anyway for this reason: {reason}" in notes
     assert IssueLog(tmp_path / "sheets").latest("MRN-100001", "induction", "2026-06-12").options["override_dates"] == reason
@@ -313,8 +329,8 @@ def test_two_weights_on_one_date_are_refused_beside_the_second(client):
     form = example_form("standard-risk.toml") | {
         "measurements[2].date": "2026-05-29", "measurements[2].weight": "6.8 kg", "measurements[2].length": "62 cm"}
     page = post(client, form, "plan").get_data(as_text=True)
-    assert re.search(r'id="error-measurements\[2\]\.date" role="alert">measurements\[2\]\.date: 2026-05-29 is also the date of '
-                     r'measurements\[1\], with a different weight or length', page)
+    assert re.search(r'id="error-measurements\[2\]\.date" role="alert">Date in measurement row 2: 2026-05-29 is also the date of '
+                     r'measurement row 1, with a different weight or length', page)
 
 
 def test_an_anthracycline_after_day_1_is_refused_beside_its_row(client):
@@ -324,7 +340,7 @@ def test_an_anthracycline_after_day_1_is_refused_beside_its_row(client):
         "sheet.phase": "induction", "sheet.start": "2026-06-01"}
     response = post(client, form, "preview")
     assert response.status_code == 422
-    assert re.search(r'id="error-anthracyclines\[1\]\.date" role="alert">anthracyclines\[1\]\.date: 2026-06-08 is on or after '
+    assert re.search(r'id="error-anthracyclines\[1\]\.date" role="alert">Date in anthracycline dose row 1: 2026-06-08 is on or after '
                      r'day 1 of this phase \(2026-06-01\)', response.get_data(as_text=True))
 
 
@@ -340,7 +356,7 @@ def test_a_file_nested_too_deep_to_read_is_refused_beside_the_file_box(client, n
                                       "patient_file": (io.BytesIO(text.encode()), "deep.toml")}, content_type="multipart/form-data")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert re.search(r'id="error-patient_file" role="alert">deep\.toml: measurements\[1\]\.weight: holds lists or tables nested '
+    assert re.search(r'id="error-patient_file" role="alert">deep\.toml: Weight in measurement row 1: holds lists or tables nested '
                      r'inside one another, deeper than any patient file', page)
     assert 'value="typed, before"' in page
 
@@ -467,13 +483,13 @@ def test_a_result_in_the_wrong_unit_is_refused_beside_its_row(client):
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     cell = re.search(r'<td class="invalid">\s*<input id="labs\[3\]\.value".*?</td>', page, re.S)[0]
-    assert 'aria-invalid="true"' in cell and "labs[2].value" in cell and "mg/dL" in cell
+    assert 'aria-invalid="true"' in cell and "Value with its unit in result row 3: " in cell and "mg/dL" in cell
     assert 'value="1.2 mg/dL"' in cell  # what was typed is kept to correct
     assert 'id="error-labs[2].value"' not in page
     # A methotrexate level with neither its date nor its hours: the whole row refused, beside the row's value.
     form = example_form("standard-risk.toml") | {"labs[2].test": "methotrexate", "labs[2].value": "0.8 umol/L"}
     page = post(client, form, "plan").get_data(as_text=True)
-    assert re.search(r'<td class="invalid">\s*<input id="labs\[2\]\.value".*?id="error-labs\[2\]\.value" role="alert">labs\[1\]: '
+    assert re.search(r'<td class="invalid">\s*<input id="labs\[2\]\.value".*?id="error-labs\[2\]\.value" role="alert">Result row 2: '
                      r'a methotrexate level needs its date \(and time\), or its hours after the start', page, re.S)
 
 
@@ -485,13 +501,13 @@ def test_a_count_below_a_start_criterion_is_refused_beside_its_row_and_the_resul
         "sheet.phase": "HR1", "sheet.start": "2026-07-06", "sheet.infusion_start": "10:00", "sheet.documents.orders": "on"}
     response = post(client, form, "preview")
     assert response.status_code == 422
-    assert re.search(r'<td class="invalid">\s*<input id="labs\[2\]\.value".*?id="error-labs\[2\]\.value" role="alert">labs\[1\]: '
-                     r'High-risk block HR1 cannot start: labs\[1\] neutrophils 0\.3 × 10⁹/L on 05 Jul 2026 is not above 0\.5 × 10⁹/L',
+    assert re.search(r'<td class="invalid">\s*<input id="labs\[2\]\.value".*?id="error-labs\[2\]\.value" role="alert">Result row 2: '
+                     r'High-risk block HR1 cannot start: result row 2 neutrophils 0\.3 × 10⁹/L on 05 Jul 2026 is not above 0\.5 × 10⁹/L',
                      response.get_data(as_text=True), re.S)
     # A reason must be words, as on the command line, and is refused beside its box.
     short = post(client, form | {"sheet.override_results": "ok"}, "preview")
     assert short.status_code == 422
-    assert re.search(r'id="error-sheet\.override_results" role="alert">--override-results: give the clinical reason in words',
+    assert re.search(r'id="error-sheet\.override_results" role="alert">Start despite the results, because: give the clinical reason in words',
                      short.get_data(as_text=True))
     # With the reason the sheet is made, and the warnings say what was overridden and why.
     reason = "neutrophils recovering, agreed with the consultant"
@@ -543,5 +559,5 @@ def test_a_result_after_day_1_is_refused_beside_its_row(client):
         "sheet.phase": "induction", "sheet.start": "2026-06-01"}
     response = post(client, form, "preview")
     assert response.status_code == 422
-    assert re.search(r'id="error-labs\[3\]\.date" role="alert">labs\[1\]\.date: labs\[1\] \(anc, 2026-06-03\) is dated after day 1 '
-                     r'2026-06-01', response.get_data(as_text=True))
+    assert re.search(r'id="error-labs\[3\]\.date" role="alert">Date in result row 3: result row 3 \(anc, 2026-06-03\) is dated after '
+                     r'day 1 2026-06-01', response.get_data(as_text=True))

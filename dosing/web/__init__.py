@@ -9,18 +9,24 @@ steps: `patient.load` checks the fields, `pathway.plan` gives the plan,
 and PDF, and `Pending.finish` writes them into the output folder and the issue
 log. Nothing is implemented twice, and the page never imports the command line.
 
-- `app`: the routes, the guards every request passes, and `serve`;
-- `form`: form rows <-> the patient file's TOML, and the sheet's options;
-- `actions`: plan, preview, issue, resume and verify.
+- `serving`: `serve` (waitress), which mode to serve, and the names it answers to;
+- `app`: the routes, the guards every request passes;
+- `form`: form rows <-> the patient file's TOML, the sheet's options, and each box's label;
+- `messages`: the engine's messages in the form's own words;
+- `actions`: plan, preview, issue, resume and verify;
+- `team` (with a database that has users): logins and the prepare -> verify -> issue chain.
 
 Safe by default: it listens on 127.0.0.1; it answers only requests addressed to
-the host it listens on (no DNS rebinding) and carrying its own form token (no
-cross-site posts); it refuses bodies over 256 kB; the page loads nothing from
-anywhere (Content-Security-Policy), runs no script, and shows each sheet in a
-sandboxed frame; Jinja2 escapes every value.
+a name of this machine (no DNS rebinding) and carrying its own form token (no
+cross-site posts); a sheet is handed out only with the page's own cookie; it
+refuses bodies over 256 kB; the page loads nothing from anywhere
+(Content-Security-Policy), runs no script, and shows each sheet in a sandboxed
+frame; Jinja2 escapes every value. Off loopback it serves only the team's
+server, where nothing but the login page answers without a session.
 """
 
-from dosing.web.app import create_app, serve
+from dosing.web.app import create_app
+from dosing.web.serving import serve
 from dosing.web.form import form_values, patient_data, patient_toml
 
 __all__ = ["create_app", "form_values", "patient_data", "patient_toml", "serve"]

@@ -42,7 +42,9 @@ def sheets(path, values: dict, preview: bool, protocol, out, layout) -> dict:
     pending = prepare(path, protocol, load_phase(protocol, name), request, preview=preview)
     if preview:
         frames = [{"title": d.title, "kind": d.kind, "html": render.html(d)} for d in pending.documents]
-        return {"preview": {"frames": frames, "version": pending.version}, "notes": _warnings(pending)}
+        already = pending.issued_already  # nothing differs from the version issued: the page says so, and offers no Issue
+        issued = {"version": already.version, "issued_at": already.issued_at} if already is not None else None
+        return {"preview": {"frames": frames, "version": pending.version, "issued_already": issued}, "notes": _warnings(pending)}
     with layout:  # one PDF laid out at a time: WeasyPrint is not made for threads
         made = [render.pdf(d) for d in pending.documents]
         written = pending.finish(made)

@@ -1,11 +1,17 @@
 """The page's routes: the guards every request passes, the form shown, and each button sent to its action.
 
-Safe by default: it answers only requests addressed to the host it listens on
-(no DNS rebinding) and carrying its own form token (no cross-site posts); it
-refuses bodies over 256 kB; the page loads nothing from anywhere
-(Content-Security-Policy) and runs no script.
+Safe by default: it answers only requests addressed to a name of this machine
+(no DNS rebinding); a post must carry the page's own form token (no cross-site
+posts) and a sheet is handed out only to a browser holding the page's own cookie
+(HttpOnly, SameSite=Strict: another site's page cannot fetch it); it refuses
+bodies over 256 kB; the page loads nothing from anywhere (Content-Security-Policy)
+and runs no script. With a database (team mode, dosing.web.team) the session's
+login and token take the place of the single-user token and cookie.
 """
 
+import hashlib
+import hmac
+import json
 import secrets
 import tempfile
 import threading
@@ -17,16 +23,30 @@ from dosing.errors import InputError, RegimenError
 from dosing.patient import MAX_FILE_BYTES
 from dosing.requests import DOCUMENTS, PHASES
 from dosing.web import actions
-from dosing.web.form import ARRAYS, form_field, form_rows, form_values, lab_tests, patient_data, patient_toml
+from dosing.web.form import (ARRAYS, PATIENT_BOXES, ROW_BOXES, SHEET_BOXES, form_field, form_rows, form_values, lab_tests,
+                             patient_data, patient_toml)
+from dosing.web.messages import in_form_words, options_named
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+PAGE_COOKIE = "dosing_page"  #: the single-user page's own cookie: only a browser that was shown the page gets a sheet
+#: what a post carries beside the sheet's inputs: left out of the fingerprint of what a preview was made from
+NOT_INPUTS = ("token", "action", "verify", "previewed", "sheet.stopped", "sheet.restart")
+NEEDS_PREVIEW = ("these inputs have not been previewed: the form changed since the preview, or none was made. "
+                 "Press 'Preview sheets', check the sheets, then issue")
 
 
-def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> flask.Flask:
-    """The web page; `out` is where sheets and the issue log go, as `dosing sheet --out`."""
+def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
+               database=None) -> flask.Flask:
+    """The web page; `out` is where sheets and the issue log go, as `dosing sheet --out`.
+
+    `hosts`: the names a request may be addressed to (loopback is always one).
+    `database` (a dosing.store.Database whose users log in): the pharmacy team's
+    server, with logins and the prepare -> verify -> issue chain (dosing.web.team).
+    """
     from dosing.regimen import load_protocol
     from dosing.documents.render import templates_directory
 
@@ -34,18 +54,29 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
     app.config["MAX_CONTENT_LENGTH"] = MAX_FILE_BYTES
     app.jinja_env.undefined = __import__("jinja2").StrictUndefined
     protocol = load_protocol(regimens)
-    token = secrets.token_urlsafe(32)
+    token, cookie = secrets.token_urlsafe(32), secrets.token_urlsafe(32)  # made when the server starts, never stored
     layout = threading.Lock()  # one PDF laid out at a time: WeasyPrint is not made for threads
     out = Path(out)
     tests = lab_tests()
+    allowed = {name.lower().rstrip(".") for name in hosts} | set(LOOPBACK_NAMES)
+    team = None
+    if database is not None:
+        from dosing.web import team
+
+        team.install(app, database, protocol, regimens, layout)
 
     @app.before_request
     def guard():
-        host = (flask.request.host or "").rsplit(":", 1)[0].strip("[]")
-        if host not in hosts and host != "::1":
-            flask.abort(421, "this page answers only at the address it was started on")
+        if host_name(flask.request.host) not in allowed:
+            flask.abort(421, "this page answers only at the names it was started with; "
+                             "to reach it by another name, start it with --allowed-host NAME")
+        if team is not None:
+            return team.guard()
         if flask.request.method == "POST" and not secrets.compare_digest(flask.request.form.get("token", ""), token):
             flask.abort(403, "the form has expired or came from another site; reload the page")
+        if flask.request.endpoint == "sheet_file" and not secrets.compare_digest(flask.request.cookies.get(PAGE_COOKIE, ""), cookie):
+            flask.abort(403, "a sheet is handed out only to the page that issued it; open the page first, then its link")
+        return None
 
     @app.after_request
     def headers(response):
@@ -61,33 +92,58 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
         for name in ARRAYS:  # one empty row to write in, and the one asked for
             extra = 1 if not rows[name] or shown.pop(f"add_{name}", False) else 0
             rows[name] += [max(rows[name], default=0) + 1 + i for i in range(extra)]
-        context = dict(values=values, errors=errors or {}, token=token, rows=rows, phases=PHASES,
-                       documents=DOCUMENTS, out=str(out.resolve()), plan=None, preview=None, issued=None, notes=[],
-                       problems=[], verification=None, recent=_recent(out), substitutions=_substitutions(protocol),
-                       lab_tests=tests)
+        context = dict(values=values, errors=errors or {}, token=token, user=None, team=team is not None, rows=rows,
+                       phases=PHASES, documents=DOCUMENTS, out=str(out.resolve()), plan=None, preview=None, issued=None,
+                       notes=[], problems=[], verification=None, previewed=None, recent=[], substitutions=_substitutions(protocol),
+                       lab_tests=tests, sheet_boxes=SHEET_BOXES, patient_boxes=PATIENT_BOXES, row_boxes=ROW_BOXES)
         context.update(shown)
-        return flask.render_template("page.html", **context), status
+        context["notes"] = [options_named(note) for note in context["notes"]]  # "Give --infusion-start HH:MM": the page's box
+        if team is not None:
+            context.update(team.page_context())
+        else:
+            context["recent"] = _recent(out)
+        response = flask.make_response(flask.render_template("page.html", **context), status)
+        if team is None:  # the cookie a sheet's download must bring back (SameSite=Strict: never sent from another site)
+            response.set_cookie(PAGE_COOKIE, cookie, httponly=True, samesite="Strict", secure=flask.request.is_secure)
+        return response
+
+    def fingerprint(values: dict) -> str:
+        """What a preview was made from: every input typed (blank boxes left out), signed with the server's secret."""
+        inputs = sorted((k, v.strip()) for k, v in values.items() if k not in NOT_INPUTS and v.strip())
+        return hmac.new(token.encode(), json.dumps(inputs).encode(), hashlib.sha256).hexdigest()
 
     @app.get("/")
     def home():
+        if team is not None and team.page_context()["user"].role in ("nurse", "admin"):
+            return flask.redirect("/orders", 303)  # the form prepares orders: a pharmacist's work
         return page()
 
     @app.post("/")
     def act():
-        action = flask.request.form.get("action", "plan")
-        values = {k: v for k, v in flask.request.form.items() if k not in ("token", "action", "verify")}
-        if "verify" in flask.request.form:
+        form = flask.request.form
+        action = form.get("action", "plan")
+        values = {k: v for k, v in form.items() if k not in ("token", "action", "verify", "previewed")}
+        offered = ("prepare",) if team is not None else ("issue", "resume")
+        if action in ("issue", "resume", "prepare") and action not in offered or team is not None and "verify" in form:
+            why = ("on the team's server a sheet is prepared, verified by a second pharmacist and issued from its order"
+                   if team is not None else "this button is for the pharmacy team's server")
+            return page(values, problems=[why], status=403)
+        if "verify" in form:
             try:
-                return page(values, **actions.verify(flask.request.form["verify"], out, regimens))
+                return page(values, **actions.verify(form["verify"], out, regimens))
             except actions.Refused as exc:
                 return page(values, problems=exc.problems, status=422)
         if action == "open":
             return _open(values)
         if action.startswith("add-") and action[4:] in ARRAYS:
             return page(values, **{f"add_{action[4:]}": True})
-        return _act(values, action)
+        return _act(values, action, form.get("previewed", ""))
 
-    def _act(values, action):
+    def refused(values, error: InputError, where: dict, **shown):
+        """The error beside its box, in the form's own words; everything typed kept."""
+        return page(values, {form_field(error, where): in_form_words(error, where)}, 422, **shown)
+
+    def _act(values, action, previewed=""):
         """The form's patient file checked by the command line's loader, then the action asked for."""
         data, where = patient_data(values)
         with tempfile.TemporaryDirectory(prefix="dosing-web-") as scratch:
@@ -98,28 +154,46 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
 
                 patient = patients.load(path)
             except InputError as exc:
-                return page(values, {form_field(exc, where): str(exc)}, 422)
+                return refused(values, exc, where)
             if action == "download":
                 from dosing.output import safe_id
 
                 return flask.Response(path.read_text(encoding="utf-8"), mimetype="application/toml",
                                       headers={"Content-Disposition": f'attachment; filename="{safe_id(patient.id)}.toml"'})
             plan = actions.plan(patient, protocol)
-            if action not in ("preview", "issue", "resume"):
+            if action not in ("preview", "issue", "resume", "prepare"):
                 return page(values, plan=plan)
+            if action in ("issue", "prepare") and not hmac.compare_digest(previewed, fingerprint(values)):
+                return page(values, plan=plan, problems=[NEEDS_PREVIEW], status=409)
             try:
+                if action == "prepare":
+                    return team.prepare_from_form(values, path, protocol, regimens)
                 if action == "resume":
                     return page(values, plan=plan, **actions.resume(path, values, protocol, out, layout))
-                return page(values, plan=plan, **actions.sheets(path, values, action == "preview", protocol, out, layout))
+                if action == "issue":
+                    return page(values, plan=plan, **actions.sheets(path, values, False, protocol, out, layout))
+                return page(values, plan=plan, previewed=fingerprint(values), **_preview(path, values))
             except InputError as exc:
-                return page(values, {form_field(exc, where): str(exc)}, 422, plan=plan)
+                return refused(values, exc, where, plan=plan)
             except RegimenError as exc:
                 return page(values, {}, 422, plan=plan, problems=[f"regimen data: {exc}"])
+
+    def _preview(path, values) -> dict:
+        """The sheets as they will print; earlier versions looked up where this server keeps them."""
+        if team is None:
+            return actions.sheets(path, values, True, protocol, out, layout)
+        from dosing import pharmacy
+        from dosing.web.form import phase_name, sheet_request
+
+        found = pharmacy.preview_order(database, protocol, path.read_text(encoding="utf-8"), phase_name(values),
+                                       sheet_request(values, path.parent))
+        return {"preview": {"frames": found["frames"], "version": found["version"], "issued_already": None},
+                "notes": found["notes"]}
 
     def _open(values):
         upload = flask.request.files.get("patient_file")
         if upload is None or not upload.filename:
-            return page(values, {"patient_file": "choose a patient file (.toml) to open"}, 422)
+            return page(values, {"patient_file": "Choose a patient file (.toml) to open"}, 422)
         from dosing.patient import read_toml
 
         try:
@@ -127,20 +201,28 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
         except UnicodeDecodeError:
             return page(values, {"patient_file": f"{upload.filename} is not UTF-8 text; save the patient file as UTF-8 TOML"}, 422)
         except InputError as exc:  # not TOML, or a field nested too deep to read (the command line's own reader)
-            return page(values, {"patient_file": f"{upload.filename}: {exc}"}, 422)
+            return page(values, {"patient_file": f"{upload.filename}: {in_form_words(exc, {})}"}, 422)
         return _act(form_values(data), "plan")  # the form filled from the file, and its plan
 
     @app.get("/sheets/<name>")
     def sheet_file(name):
-        if not actions.ISSUED.match(name):
-            flask.abort(404)
+        if team is not None or not actions.ISSUED.match(name):
+            flask.abort(404)  # on the team's server a document comes from its order, to a logged-in user
         return flask.send_from_directory(out.resolve(), name, as_attachment=True)
 
     @app.errorhandler(413)
     def too_large(error):
-        return page({}, {"patient_file": f"the upload is larger than {MAX_FILE_BYTES // 1024} kB, which no patient file is"}, 413)
+        return page({}, {"patient_file": f"The upload is larger than {MAX_FILE_BYTES // 1024} kB, which no patient file is"}, 413)
 
     return app
+
+
+def host_name(host: str) -> str:
+    """The name a request is addressed to, without its port or IPv6 brackets: "[::1]:8400" -> "::1"."""
+    host = (host or "").strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return (host.rpartition(":")[0] if host.count(":") == 1 else host).rstrip(".")
 
 
 def _substitutions(protocol) -> list[tuple[str, str]]:
@@ -159,30 +241,3 @@ def _recent(out: Path) -> list[dict]:
         return []
     with issue_log.IssueLog(out) as log:
         return log.recent_files()
-
-
-def serve(host: str, port: int, out: Path, regimens: Path | None) -> int:
-    """Run the page until Ctrl-C."""
-    import sys
-
-    from werkzeug.serving import make_server
-
-    loopback = host in ("127.0.0.1", "localhost", "::1")
-    app = create_app(out, regimens, hosts=("127.0.0.1", "localhost") if loopback else ("127.0.0.1", "localhost", host))
-    from dosing.documents.render import warm_up
-
-    warm_up()  # the first PDF a pharmacist asks for comes out as fast as the rest
-    try:
-        server = make_server(host, port, app, threaded=True)
-    except OSError as exc:
-        print(f"dosing: refused: --port {port}: cannot listen on {host}:{port} ({exc.strerror}); give another --port", file=sys.stderr)
-        return 3
-    if not loopback:
-        print(f"warning: listening on {host}, not only on this machine: anyone who can reach it can make sheets", file=sys.stderr)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"dosing: open http://{shown}:{server.server_port}/ in your browser. Sheets go to {out.resolve()}. Ctrl-C stops.", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0

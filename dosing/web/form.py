@@ -16,15 +16,19 @@ from dosing.requests import (DOCUMENTS, PHASES, OptionError, Request, parse_bag_
                              parse_reason, parse_weeks)
 
 
-ARRAYS = {
-    # the patient file's arrays of tables, with the fields the form shows for each row
-    "measurements": ("date", "weight", "length"),
-    "mrd": ("timepoint", "method", "value"),
-    "remission": ("timepoint", "in_remission"),
-    "anthracyclines": ("date", "drug", "amount"),
-    "labs": ("date", "time", "test", "value", "hours_after_start"),
-    "medications": ("name",),
+#: the patient file's arrays of tables, each a table of rows on the form: the section's title, what one row is called, and each column's label
+ROW_BOXES = {
+    "measurements": ("Weight and length", "measurement", {"date": "Date", "weight": "Weight", "length": "Length (recumbent)"}),
+    "mrd": ("MRD results", "MRD result", {"timepoint": "Timepoint", "method": "Method", "value": "Result"}),
+    "remission": ("Remission assessments", "remission assessment", {"timepoint": "Timepoint", "in_remission": "In remission?"}),
+    "anthracyclines": ("Anthracycline doses already given (for the cumulative total)", "anthracycline dose",
+                       {"date": "Date", "drug": "Drug", "amount": "Dose given"}),
+    "labs": ("Blood and other results (counts, kidney, liver, methotrexate levels)", "result",
+             {"date": "Date", "time": "Time", "test": "Test", "value": "Value with its unit",
+              "hours_after_start": "Hours after start (methotrexate level)"}),
+    "medications": ("Other medicines the infant receives (checked for interactions)", "medicine", {"name": "Medicine"}),
 }
+ARRAYS = {name: tuple(columns) for name, (_, _, columns) in ROW_BOXES.items()}  #: the fields the form shows for each row
 #: how the page's list names a test a [[labs]] row may give (the file's name when it has none here)
 _TEST_NAMES = {"anc": "neutrophils (ANC)", "wbc": "white cells (WBC)", "hemoglobin": "haemoglobin", "alt": "ALT",
                "methotrexate": "methotrexate level", "asparaginase_activity": "asparaginase activity"}
@@ -155,13 +159,51 @@ def patient_toml(data: dict) -> str:
             + tomli_w.dumps(data))
 
 
+# -- one mapping from each box (and the command-line option it stands for) to the label the page shows: dosing.web.messages --
+
+#: each sheet box: the command-line option it stands for, and its label on the page
+SHEET_BOXES = {
+    "sheet.phase": ("--phase", "Phase"),
+    "sheet.start": ("--start", "Day 1 date"),
+    "sheet.infusion_start": ("--infusion-start", "Infusion start on day 1"),
+    "sheet.bag_hours": ("--bag-hours", "Blinatumomab bag hours"),
+    "sheet.weeks": ("--weeks", "Weeks to print"),
+    "sheet.window_from": ("--from", "First date printed"),
+    "sheet.documents": ("--documents", "Documents"),
+    "sheet.substitute": ("--substitute", "Substitution"),
+    "sheet.override_pathway": ("--override-pathway", "Order this phase anyway, because"),
+    "sheet.override_dates": ("--override-dates", "Use these dates anyway, because"),
+    "sheet.override_results": ("--override-results", "Start despite the results, because"),
+    "sheet.reissue": ("--reissue", "Issue a new version, because"),
+    "sheet.stopped": ("--stopped", "Infusion stopped"),
+    "sheet.restart": ("--restart", "Infusion restarts"),
+}
+#: each single box of the patient file, by the file's name for it
+PATIENT_BOXES = {"patient.id": "Record number", "patient.name": "Name", "patient.sex": "Sex", "patient.birth_date": "Date of birth",
+                 "patient.diagnosis_date": "Date of diagnosis", "patient.allergies": "Allergies", "disease.kmt2a": "KMT2A",
+                 "disease.cns": "CNS status", "genotype.tpmt": "TPMT phenotype", "genotype.nudt15": "NUDT15 phenotype",
+                 "patient_file": "Patient file"}
+_OPTIONS = {option: box for box, (option, _) in SHEET_BOXES.items()}
+
+
+def label(box: str) -> str:
+    """The label the page shows for a box or option (a sheet option's, a patient field's, or a column of a table's row)."""
+    box = _OPTIONS.get(box, box)
+    if box in SHEET_BOXES:
+        return SHEET_BOXES[box][1]
+    match = _ROW_FIELD.match(box)
+    if match:
+        return ROW_BOXES[match[1]][2].get(match[3], match[3].replace("_", " "))
+    return PATIENT_BOXES.get(box) or ("the folder the page writes to" if box == "--out" else box.lstrip("-").replace("-", " "))
+
+
 def form_field(error: InputError, where: dict[str, str]) -> str:
     """The form box an error belongs beside: the file's name, mapped back to the form's row."""
     field = error.field
     if field.startswith("[["):  # a whole array, e.g. "[[measurements]] is missing"
         return field.strip("[]")
     if field.startswith("--"):
-        return "sheet." + field[2:].replace("-", "_")
+        return _OPTIONS.get(field, "sheet." + field[2:].replace("-", "_"))
     match = re.match(rf"^({_ARRAY})\[(\d+)\](.*)$", field)
     if match:
         field = where.get(f"{match[1]}[{match[2]}]", f"{match[1]}[{match[2]}]") + match[3]
@@ -172,6 +214,7 @@ def form_field(error: InputError, where: dict[str, str]) -> str:
     if field == "output":
         return "sheet.reissue"
     return field
+
 
 def sheet_request(values: dict, out) -> Request:
     """The sheet's options from the form, read as the command line reads them, into the same request."""
@@ -203,10 +246,10 @@ def phase_name(values: dict) -> str:
 def sheet_option(values: dict, field: str, parse, required: bool = False):
     """A sheet option from the form, through the parser the command line reads it with (dosing.requests)."""
     text = (values.get(f"sheet.{field}") or "").strip()
-    option = f"--{field.replace('_', '-')}"
+    option = SHEET_BOXES[f"sheet.{field}"][0]
     if not text:
         if required:
-            raise InputError(option, "is needed", "fill it in above")
+            raise InputError(option, "is needed", "fill it in")
         return None
     try:
         return parse(text)
