@@ -183,7 +183,7 @@ def log_in(db, name: str, password: str, remote: str, now: datetime | None = Non
     name, remote = str(name or "")[:200], str(remote or "")[:64]
     password = password if isinstance(password, str) else ""  # a JSON number or list is simply not the password
     with db.transaction() as session:
-        # Her row locked (PostgreSQL; SQLite's write lock does the same): parallel tries for one name are counted one by one.
+        # The user's row locked (PostgreSQL; SQLite's write lock does the same): parallel tries for one name count one by one.
         user = _find(session, name, lock=True) if NAME.fullmatch(name) else None
         key = _throttle_key(name, user)
         wait = max(_wait(session, LoginAttempt.name, key, FREE_FAILURES, now),
@@ -200,6 +200,7 @@ def log_in(db, name: str, password: str, remote: str, now: datetime | None = Non
         raise Throttled(wait)
     # Checked outside any transaction: argon2's 0.1 s must not hold SQLite's write lock.
     matches = _password_matches(stored if stored else _dummy_hash(), password)
+    rehashed = _hasher().hash(password) if matches and _hasher().check_needs_rehash(stored) else None  # the library's defaults grew
     with db.transaction() as session:
         user = session.get(User, user_id) if user_id else None
         if not (matches and user is not None and user.active):
@@ -207,8 +208,8 @@ def log_in(db, name: str, password: str, remote: str, now: datetime | None = Non
             audit.record(session, *who, "login_failed", reason=why, detail={"remote": remote}, at=now)
             return None
         session.get(LoginAttempt, attempt_id).succeeded = True
-        if _hasher().check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher().hash(password)
+        if rehashed:
+            user.password_hash = rehashed
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         login = LoginSession(token_sha256=_digest(token), user_id=user.id, csrf_token=csrf, remote=remote,
                              created_at=now, last_seen=now)
