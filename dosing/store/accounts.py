@@ -200,7 +200,7 @@ def log_in(db, name: str, password: str, remote: str, now: datetime | None = Non
         raise Throttled(wait)
     # Checked outside any transaction: argon2's 0.1 s must not hold SQLite's write lock.
     matches = _password_matches(stored if stored else _dummy_hash(), password)
-    rehashed = _hasher().hash(password) if matches and _hasher().check_needs_rehash(stored) else None  # the library's defaults grew
+    rehashed = _hasher().hash(password) if matches and stored and _hasher().check_needs_rehash(stored) else None  # the library's defaults grew
     with db.transaction() as session:
         user = session.get(User, user_id) if user_id else None
         if not (matches and user is not None and user.active):
