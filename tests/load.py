@@ -50,8 +50,11 @@ def api_app(database, regimens=None):
 @contextmanager
 def serving(app, threads: int = 8):
     """The app behind a real waitress server on 127.0.0.1 (a free port), in a thread; yields its base URL."""
+    import logging
+
     from waitress import create_server
 
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is 1": every request waiting its turn, by design
     server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     runner = threading.Thread(target=server.run, daemon=True)
     runner.start()
@@ -245,6 +248,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="dosing-load-") as scratch, _postgres(args.postgres) as cluster_url:
         url = args.db or cluster_url or f"sqlite:///{Path(scratch) / 'pharmacy.sqlite'}"
         database = open_database(url)
+        from dosing.documents.render import warm_up
+
+        warm_up()  # as `dosing serve` does before it listens: the issue's time is the layout's, not WeasyPrint's first import
         with serving(api_app(database), threads=max(8, args.users)) as base:
             result = run(base, database, args.users, args.requests, args.prepares)
         database.dispose()
