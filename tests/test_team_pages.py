@@ -214,7 +214,9 @@ def test_issuing_an_unverified_order_and_a_nurse_issuing_are_refused_at_the_top_
     assert "nina is a nurse; only a pharmacist may issue an order" in text_of(by_nurse.text)
     assert state(team, order_id) == "verified"
     assert order_id not in nina.get("/orders").text, "a nurse's list holds issued orders only"
-    assert f'action="/orders/{order_id}/issue"' not in nina.get(f"/orders/{order_id}").text
+    page = nina.get(f"/orders/{order_id}").text
+    assert f'action="/orders/{order_id}/issue"' not in page and 'action="/orders/{order_id}/administrations"' not in page
+    assert "Not issued yet (verified): doses are recorded against the issued order" in text_of(page)
 
 
 def test_a_rejection_needs_a_reason_in_words_and_is_kept_in_the_history(team, tmp_path):

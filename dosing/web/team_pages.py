@@ -16,7 +16,7 @@ import flask
 
 from dosing.errors import InputError, RegimenError
 from dosing.web import auth
-from dosing.web.team_views import moment, now_text, record_rows, totals_rows, work_lists
+from dosing.web.team_views import detail_text, moment, now_text, record_rows, totals_rows, work_lists
 
 KEY = "dosing.team"  #: where install() keeps the Team on the app
 LOGIN_COOKIE = "dosing_login"  #: the login form's own token (no session yet to carry one): a login from another site fails
@@ -121,7 +121,7 @@ def blueprint() -> flask.Blueprint:
     def audit():
         if auth.current_user().role != "admin":
             return refusal(orders.NotAllowed("the audit trail is shown to admins only"))
-        return render("audit.html", events=orders.audit(current().database))
+        return render("audit.html", events=orders.audit(current().database), detail_text=detail_text, moment=moment)
 
     return pages
 
@@ -145,7 +145,7 @@ def show_order(order_id: str, problems: list[str] = (), status: int = 200, typed
     correct = flask.request.args.get("correct", "")
     return render("order.html", status, order=view, problems=list(problems), done=DONE.get(flask.request.args.get("done", "")),
                   rows=record_rows(view, team.protocol), totals=totals_rows(view, team.protocol), now=now_text(),
-                  correcting=int(correct) if correct.isdigit() else None, typed=typed or {}, moment=moment)
+                  correcting=int(correct) if correct.isdigit() else None, typed=typed or {}, moment=moment, detail_text=detail_text)
 
 
 def refusal(exc: Exception, status: int | None = None):

@@ -90,6 +90,17 @@ def moment(value) -> str:
     return str(value).replace("T", " ")[:16]
 
 
+def detail_text(detail: dict | None) -> str:
+    """An event's details as a line to read (key: value; ...), leaving out what is empty."""
+    shown = []
+    for key, value in (detail or {}).items():
+        if value is None or value == [] or value == "":
+            continue
+        value = ", ".join(map(str, value)) if isinstance(value, list) else value
+        shown.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(shown)
+
+
 def now_text() -> str:
     """Now, as the 'time given' box is filled in before the nurse changes it."""
     return datetime.now().strftime("%Y-%m-%d %H:%M")
