@@ -17,10 +17,9 @@ pytest.importorskip("flask", reason="the web extra is not installed: pip install
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install '.[test]'")
 
 from pypdf import PdfReader  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
 from dosing import patient as patients  # noqa: E402
-from dosing.web import create_app  # noqa: E402
+from dosing.web.serving import make_server  # noqa: E402
 
 from conftest import EXAMPLES  # noqa: E402
 
@@ -44,14 +43,16 @@ def browser():
 
 
 @pytest.fixture
-def site(tmp_path):
-    """The page served on a free loopback port, writing into a fresh folder."""
+def site(tmp_path, monkeypatch):
+    """The page served as `dosing serve` serves it (waitress) on a free loopback port, writing into a fresh folder."""
+    monkeypatch.chdir(tmp_path)  # no pharmacy.sqlite here: the single-user page
     out = tmp_path / "sheets"
-    server = make_server("127.0.0.1", 0, create_app(out), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server, _ = make_server("127.0.0.1", 0, out, None)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/", out
-    server.shutdown()
+    yield f"http://127.0.0.1:{server.effective_port}/", out
+    server.close()
+    server.task_dispatcher.shutdown()
 
 
 @pytest.fixture
@@ -97,12 +98,15 @@ def test_fill_in_an_infant_see_the_plan_preview_and_download_the_induction_pdfs(
     plan = page.locator("section.plan")
     assert "Risk group: SR at diagnosis, SR now." in plan.inner_text()
     assert "Awaiting: day36 MRD" in plan.inner_text()
+    assert plan.bounding_box()["y"] < 900, "the plan is seen without scrolling, above the long form"
+    assert page.get_by_role("button", name="Issue PDFs").count() == 0, "nothing to issue before a preview"
 
     box(page, "sheet.phase").select_option("induction")
     box(page, "sheet.start").fill("2026-05-20")
     page.get_by_role("button", name="Preview sheets").click()
     warnings = page.locator("section.warnings")
     assert warnings.is_visible()
+    assert warnings.bounding_box()["y"] < 900
     assert "DRAFT: the orders use placeholder values" in warnings.inner_text()
     # Novak, 5.8 kg, 60 cm: BSA = √(60 × 5.8 / 3600) = √0.096667 = 0.310913 -> 0.3109 m² (to 0.0001 m²). Born 2026-01-05:
     # 4 months on day 1 (2026-05-20), 5 months on day 36: 2/3 throughout induction.
@@ -111,6 +115,13 @@ def test_fill_in_an_infant_see_the_plan_preview_and_download_the_induction_pdfs(
     assert "0.31 mg" in orders.inner_text()
     assert not list(out.glob("*.pdf")), "a preview writes nothing"
 
+    # A box changed after the preview: Issue refuses, and asks for a new preview; the preview of what is typed now can be issued.
+    box(page, "measurements[1].length").fill("61 cm")
+    page.get_by_role("button", name="Issue PDFs").click()
+    assert "have not been previewed" in page.locator("section.problems").inner_text()
+    assert page.get_by_role("button", name="Issue PDFs").count() == 0 and not out.exists()
+    box(page, "measurements[1].length").fill("60 cm")
+    page.get_by_role("button", name="Preview sheets").click()
     page.get_by_role("button", name="Issue PDFs").click()
     page.locator("section.issued").wait_for()
     links = page.locator("section.issued a")
@@ -244,3 +255,25 @@ def test_add_a_neutrophil_count_and_a_genotype_preview_and_download_them(page, s
     assert [(lab.test, lab.value.magnitude, str(lab.taken)) for lab in loaded.labs] == [("anc", 1.2, "2026-05-19 07:30:00")]
     assert (loaded.genotype.tpmt, loaded.genotype.nudt15) == ("intermediate", None)
     assert page.dialogs == []
+
+
+def test_the_blinatumomab_section_appears_only_for_a_patient_on_blinatumomab(page, site):
+    url, _ = site
+    page.goto(url)
+    page.set_input_files("#patient_file", str(EXAMPLES / "standard-risk.toml"))
+    page.get_by_role("button", name="Open").click()
+    assert "SR now" in page.locator("section.plan").inner_text()
+    interruption = page.get_by_role("heading", name="Blinatumomab: after an interruption")
+    assert interruption.count() == 0
+    # Day-36 MRD 0.1 %: high risk, so blinatumomab joins the plan, and with it the section for an interrupted infusion.
+    page.set_input_files("#patient_file", str(EXAMPLES / "sr-moves-to-high-risk.toml"))
+    page.get_by_role("button", name="Open").click()
+    assert "blinatumomab" in page.locator("section.plan").inner_text()
+    assert interruption.is_visible() and box(page, "sheet.stopped").is_visible()
+    # The MRD row emptied: standard risk again, and the section goes.
+    box(page, "mrd[1].value").fill("")
+    box(page, "mrd[1].timepoint").select_option("")
+    box(page, "mrd[1].method").select_option("")
+    page.get_by_role("button", name="Check and show the plan").click()
+    assert "blinatumomab" not in page.locator("section.plan").inner_text()
+    assert interruption.count() == 0

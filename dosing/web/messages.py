@@ -18,7 +18,7 @@ _ROW_FIELD = re.compile(rf"^({_ARRAY})\[(\d{{1,3}})\]\.([a-z_]+)$")  #: a box of
 #: the patient file's own phrasing where the form has a box of another shape
 _FILE_PHRASES = {'write allergies = [] for no known allergies, or list them: allergies = ["penicillin"]':
                  "tick 'No known allergies', or list them in 'Allergies'", 'allergies = [] or allergies = ["penicillin"]':
-                 "tick 'No known allergies', or list them in 'Allergies'"}
+                 "tick 'No known allergies', or list them in 'Allergies'", "see examples/ for the format": "fill it in"}
 _KEYS = "|".join(sorted({k for _, _, columns in ROW_BOXES.values() for k in columns} | {k.split(".")[1] for k in PATIENT_BOXES if "." in k}
                         | {"result"}, key=len, reverse=True))
 _FLAG = re.compile(r'--([a-z][a-z-]*)(?: ("[^"]*"|HH:MM|\d+\b|(?!(?:for|and|or|to|in|a|an|the)\b)[a-z_]+\b))?')
