@@ -187,6 +187,19 @@ def test_a_preview_records_nothing_and_refuses_unchanged_inputs(world):
     assert pharmacy.preview_order(world.db, protocol, patient_toml("MRN-T0001"), "induction", again)["version"] == 2
 
 
+def test_a_rejected_order_with_its_reason_goes_no_further(world):
+    anna, bela = world.client("anna"), world.client("bela")
+    order = anna.post("/api/orders", json=order_body("MRN-REJECT")).json["id"]
+    refused(bela.post(f"/api/orders/{order}/reject", json={"reason": "no"}), 422, "too short")
+    answer = bela.post(f"/api/orders/{order}/reject", json={"reason": "weight is from last month; re-weigh the infant"})
+    assert answer.status_code == 200 and answer.json == {"id": order, "state": "rejected"}
+    refused(bela.post(f"/api/orders/{order}/verify"), 409, "rejected by bela")
+    refused(bela.post(f"/api/orders/{order}/issue"), 409, "only a verified order can be issued")
+    last = anna.get(f"/api/orders/{order}").json["history"][-1]
+    assert (last["action"], last["user"], last["reason"]) == ("rejected", "bela", "weight is from last month; re-weigh the infant")
+    assert [o["id"] for o in anna.get("/api/orders?state=rejected").json["orders"]] == [order]
+
+
 def test_audit_is_for_admins_only(world):
     events = world.client("adam").get("/api/audit").json["events"]
     assert [e["action"] for e in events if e["order"] == world.prepared["id"]][:1] == ["prepared"]
