@@ -15,7 +15,7 @@ from test_web import example_form, issue, post, previewed, token  # noqa: E402
 
 from dosing.errors import InputError  # noqa: E402
 from dosing.web import create_app  # noqa: E402
-from dosing.web.form import SHEET_BOXES  # noqa: E402
+from dosing.web.form import SHEET_BOXES, form_field  # noqa: E402
 from dosing.web.messages import in_form_words  # noqa: E402
 
 INDUCTION = {"sheet.phase": "induction", "sheet.start": "2026-06-01", "sheet.documents.orders": "on"}
@@ -97,9 +97,14 @@ def test_the_blinatumomab_section_only_for_a_patient_on_blinatumomab(client, exa
 
 @pytest.mark.parametrize("box", sorted(SHEET_BOXES))
 def test_every_sheet_option_is_named_by_its_box(box):
+    # By its command-line name (the engine's messages) and by the API's (dosing.pharmacy's, on the team's server).
     option, label = SHEET_BOXES[box]
     said = in_form_words(InputError(option, "is needed", f'give {option} "REASON", or {option}'), {})
     assert said == f"{label} is needed; give a reason in '{label}', or '{label}'"
+    api = option[2:].replace("-", "_")
+    error = InputError(api, "nothing has changed", f'to prepare a new version anyway give a reason in "{api}"')
+    assert form_field(error, {}) == box
+    assert in_form_words(error, {}) == f"{label}: nothing has changed; to prepare a new version anyway give a reason in '{label}'"
 
 
 BLINATUMOMAB = {"sheet.phase": "blinatumomab", "sheet.start": "2026-07-10", "sheet.documents.orders": "on"}

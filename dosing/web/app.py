@@ -212,7 +212,13 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
 
     @app.errorhandler(413)
     def too_large(error):
-        return page({}, {"patient_file": f"The upload is larger than {MAX_FILE_BYTES // 1024} kB, which no patient file is"}, 413)
+        said = f"The upload is larger than {MAX_FILE_BYTES // 1024} kB, which no patient file is"
+        if flask.request.path.startswith("/api/"):
+            return flask.jsonify(error=f"the request is larger than {MAX_FILE_BYTES // 1024} kB, which no patient file is",
+                                 fix="send the patient file itself, as text"), 413
+        if flask.request.path != "/" or team is not None and team.page_context()["user"] is None:
+            return flask.Response(said + "\n", 413, mimetype="text/plain")  # the login page, an order's page: not this form
+        return page({}, {"patient_file": said}, 413)
 
     return app
 

@@ -183,7 +183,8 @@ PATIENT_BOXES = {"patient.id": "Record number", "patient.name": "Name", "patient
                  "patient.diagnosis_date": "Date of diagnosis", "patient.allergies": "Allergies", "disease.kmt2a": "KMT2A",
                  "disease.cns": "CNS status", "genotype.tpmt": "TPMT phenotype", "genotype.nudt15": "NUDT15 phenotype",
                  "patient_file": "Patient file"}
-_OPTIONS = {option: box for box, (option, _) in SHEET_BOXES.items()}
+#: a box by its command-line option (--override-pathway) or by the API's name for it (override_pathway, dosing.pharmacy)
+_OPTIONS = {name: box for box, (option, _) in SHEET_BOXES.items() for name in (option, option[2:].replace("-", "_"))}
 
 
 def label(box: str) -> str:
@@ -202,7 +203,7 @@ def form_field(error: InputError, where: dict[str, str]) -> str:
     field = error.field
     if field.startswith("[["):  # a whole array, e.g. "[[measurements]] is missing"
         return field.strip("[]")
-    if field.startswith("--"):
+    if field.startswith("--") or field in _OPTIONS:
         return _OPTIONS.get(field, "sheet." + field[2:].replace("-", "_"))
     match = re.match(rf"^({_ARRAY})\[(\d+)\](.*)$", field)
     if match:

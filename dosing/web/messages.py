@@ -37,6 +37,7 @@ def in_form_words(error: InputError, where: dict[str, str]) -> str:
 def words(text: str, where: dict[str, str] | None = None, own: str = "") -> str:
     """Options, the file's rows and tables, and `key = "value"` in a message (or a warning), in the form's own words."""
     text = _FLAG.sub(lambda m: _flag(m[1], m[2]), text)
+    text = re.sub(r'"([a-z_]+)"', lambda m: f"'{label(m[1])}'" if label(m[1]) != m[1].replace("_", " ") else m[0], text)  # the API's names
     text = re.sub(rf"\[\[({_ARRAY})\]\] entr(y|ies)", lambda m: f"row{'s' if m[2] == 'ies' else ''} under '{ROW_BOXES[m[1]][0]}'", text)
     text = re.sub(rf"\[\[({_ARRAY})\]\]", lambda m: f"'{ROW_BOXES[m[1]][0]}'", text)
     text = re.sub(r"\[(patient|disease|genotype)\]", lambda m: f"the {m[1]} section", text)
