@@ -34,17 +34,12 @@ EXPECTED = {"login": 200, "list": 200, "order": 200, "document": 200, "prepare":
 
 
 def api_app(database, regimens=None):
-    """A minimal Flask app serving only the API (dosing.web.api), as the tests use it."""
-    import flask
+    """The server `dosing serve --db` runs (dosing.web.create_app in team mode: Host list, sessions, CSRF, the API and the pages)."""
+    import tempfile
 
-    from dosing.patient import MAX_FILE_BYTES
-    from dosing.regimen import load_protocol
-    from dosing.web import api
+    from dosing.web import create_app
 
-    app = flask.Flask("dosing.api")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_FILE_BYTES + 16 * 1024  # a patient file, and the JSON around it
-    app.register_blueprint(api.blueprint(database, load_protocol(regimens), regimens, threading.Lock()))
-    return app
+    return create_app(Path(tempfile.mkdtemp(prefix="dosing-load-")), regimens, database=database)
 
 
 @contextmanager
@@ -56,14 +51,13 @@ def serving(app, threads: int = 8):
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is 1": every request waiting its turn, by design
     server = create_server(app, host="127.0.0.1", port=0, threads=threads)
-    runner = threading.Thread(target=server.run, daemon=True)
-    runner.start()
+    from tests.serving import start
+
+    stop = start(server)
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.task_dispatcher.shutdown()
-        server.close()
-        runner.join(10)
+        stop()
 
 
 class Client:

@@ -8,7 +8,6 @@ missing browser fails these tests instead of skipping them.
 import io
 import os
 import shutil
-import threading
 import tomllib
 
 import pytest
@@ -22,6 +21,7 @@ from dosing import patient as patients  # noqa: E402
 from dosing.web.serving import make_server  # noqa: E402
 
 from conftest import EXAMPLES  # noqa: E402
+from tests import serving  # noqa: E402
 
 CHROMIUM = os.environ.get("DOSING_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # As root and on a machine with no network: no sandbox, and no background calls home.
@@ -48,11 +48,9 @@ def site(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no pharmacy.sqlite here: the single-user page
     out = tmp_path / "sheets"
     server, _ = make_server("127.0.0.1", 0, out, None)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    stop = serving.start(server)
     yield f"http://127.0.0.1:{server.effective_port}/", out
-    server.close()
-    server.task_dispatcher.shutdown()
+    stop()
 
 
 @pytest.fixture

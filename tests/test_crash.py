@@ -433,7 +433,9 @@ def test_the_web_page_rolls_back_a_stopped_run_and_says_so(tmp_path):
     form = form_values(tomllib.loads(PATIENT.read_text())) | {"sheet.phase": "induction", "sheet.start": "2026-06-01",
                                                               "sheet.documents.orders": "on"}
     token = re.search(r'name="token" value="([^"]+)"', client.get("/").get_data(as_text=True))[1]
-    page = client.post("/", data={**form, "token": token, "action": "issue"}).get_data(as_text=True)
+    preview = client.post("/", data={**form, "token": token, "action": "preview"}).get_data(as_text=True)
+    fingerprint = re.search(r'name="previewed" value="([0-9a-f]{64})"', preview)[1]  # Issue is offered only under a preview
+    page = client.post("/", data={**form, "token": token, "action": "issue", "previewed": fingerprint}).get_data(as_text=True)
     assert ("left version 1 of induction for MRN-100001, day 1 2026-06-01 unfinished: removed the files it had written so far "
             "(MRN-100001_induction_2026-06-01_orders.html, MRN-100001_induction_2026-06-01_intrathecal.html); nothing was issued") in page
     assert 'href="/sheets/MRN-100001_induction_2026-06-01_orders.pdf"' in page

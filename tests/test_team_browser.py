@@ -11,7 +11,6 @@ missing browser a failure instead of a skip. Each role's page is saved to
 import os
 import re
 import shutil
-import threading
 from contextlib import contextmanager
 
 import pytest
@@ -23,6 +22,7 @@ pytest.importorskip("waitress", reason="the web extra is not installed: pip inst
 from dosing.store import accounts, open_database, orders  # noqa: E402
 
 from conftest import EXAMPLES  # noqa: E402
+from tests import serving  # noqa: E402
 
 CHROMIUM = os.environ.get("DOSING_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # As root and on a machine with no network: no sandbox, and no background calls home (as tests/test_browser.py).
@@ -50,13 +50,11 @@ def served(app):
     from waitress import create_server
 
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    runner = threading.Thread(target=server.run, daemon=True)
-    runner.start()
+    stop = serving.start(server)
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
-        runner.join(10)
+        stop()
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_without_a_session_every_page_sends_to_the_login_page_and_the_api_answer
     posted = client.post("/orders/0123abcd/verify", data={"token": "x"})
     assert (posted.status_code, posted.headers["Location"]) == (303, "/login")
     api = client.get("/api/orders")
-    assert api.status_code == 401 and "log in" in api.get_json()["error"]
+    assert api.status_code == 401 and "not logged in" in api.get_json()["error"] and "/api/login" in api.get_json()["fix"]
     page = client.get("/login")
     assert page.status_code == 200 and 'name="password"' in page.text and "Logged in as" not in page.text
 

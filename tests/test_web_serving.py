@@ -3,7 +3,6 @@ cookie. The server runs for real on a free loopback port, driven over HTTP."""
 
 import http.client
 import socket
-import threading
 import urllib.parse
 
 import pytest
@@ -12,6 +11,7 @@ pytest.importorskip("flask", reason="the web extra is not installed: pip install
 pytest.importorskip("waitress", reason="the web extra is not installed: pip install '.[web]'")
 
 from test_web import example_form  # noqa: E402
+from tests import serving  # noqa: E402
 
 from dosing.web import create_app, serve  # noqa: E402
 from dosing.web.app import PAGE_COOKIE, host_name  # noqa: E402
@@ -26,8 +26,7 @@ def running(tmp_path, monkeypatch):
 
     def start(**options):
         server, _ = make_server("127.0.0.1", 0, tmp_path / "sheets", None, **options)
-        threading.Thread(target=server.run, daemon=True).start()
-        servers.append(server)
+        servers.append(serving.start(server))
 
         def ask(method, path, headers=None, body=None):
             connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=60)
@@ -40,9 +39,8 @@ def running(tmp_path, monkeypatch):
         return ask
 
     yield start
-    for server in servers:
-        server.close()
-        server.task_dispatcher.shutdown()
+    for stop in servers:
+        stop()
 
 
 def test_the_single_user_page_under_waitress_sets_its_cookie_and_hands_out_sheets_only_with_it(running):

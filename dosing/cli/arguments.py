@@ -6,6 +6,7 @@ argparse's usage error (exit 2) with the parser's own message.
 """
 
 import argparse
+import os
 from pathlib import Path
 
 from dosing import __version__, requests
@@ -44,8 +45,9 @@ def add_pharmacy_commands(commands) -> None:
     from dosing.store.database import DEFAULT_URL
 
     def database_option(command) -> None:
-        command.add_argument("--db", default=DEFAULT_URL, metavar="URL",
-                             help=f"sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME (default: {DEFAULT_URL})")
+        # DOSING_DB: the hospital's URL set once (e.g. in the service's environment), not typed into every command
+        command.add_argument("--db", default=os.environ.get("DOSING_DB") or DEFAULT_URL, metavar="URL",
+                             help=f"sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME (default: $DOSING_DB, else {DEFAULT_URL})")
 
     users = commands.add_parser("users", help="the pharmacy server's accounts: add, list, disable",
                                 description="Accounts for `dosing serve --db URL`. Roles: pharmacist (prepares, verifies, "
@@ -138,9 +140,9 @@ def parser() -> argparse.ArgumentParser:
                        help="address to listen on (default 127.0.0.1: this computer only); anyone who can reach another can make sheets")
     serve.add_argument("--out", type=Path, default=Path("sheets"), metavar="DIR", help="folder for the sheets and issue log (default: sheets)")
     serve.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder (default: the one shipped)")
-    serve.add_argument("--db", metavar="URL",
+    serve.add_argument("--db", metavar="URL", default=os.environ.get("DOSING_DB") or None,
                        help="the pharmacy team's database, sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME; with accounts "
-                            "in it, everyone logs in (default: pharmacy.sqlite here, if it exists)")
+                            "in it, everyone logs in (default: $DOSING_DB, else pharmacy.sqlite here, if it exists)")
     serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                        help="another name the page is reached by (the Host the browsers send, e.g. dosing.ward.example); repeat for more")
     serve.add_argument("--trusted-proxy", metavar="ADDR",

@@ -58,6 +58,11 @@ def refuse(status: int, error: str, fix: str = ""):
     return flask.make_response(f"{error}{'; ' + fix if fix else ''}\n", status, {"Content-Type": "text/plain; charset=utf-8"})
 
 
+def not_logged_in():
+    """The API's 401, in one wording wherever it is given (team.guard, require)."""
+    return refuse(401, "not logged in, or the session has ended", 'log in: POST /api/login {"user": "...", "password": "..."}')
+
+
 def require(*roles: str):
     """A view for logged-in users only (401: JSON for /api/, a redirect to /login for pages), of these roles if given (403)."""
     def decorator(view):
@@ -67,8 +72,7 @@ def require(*roles: str):
             if user is None:
                 if not is_api():
                     return flask.redirect("/login", 303)
-                return refuse(401, "not logged in, or the session has ended",
-                              'log in: POST /api/login {"user": "...", "password": "..."}')
+                return not_logged_in()
             if roles and user.role not in roles:
                 return refuse(403, f"{user.name} is a {user.role}; this needs a {' or '.join(roles)}")
             return view(*args, **kwargs)

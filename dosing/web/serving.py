@@ -110,7 +110,8 @@ def serve(host: str, port: int, out: Path, regimens: Path | None, db_url: str | 
         print(f"dosing: refused: {exc}", file=sys.stderr)
         return 3
     warm_up()  # the first PDF a pharmacist asks for comes out as fast as the rest
-    shown = f"[{host}]" if ":" in host else host
+    # 0.0.0.0 and :: are "every address", not one a browser can open: give this machine's name instead
+    shown = socket.getfqdn() if host in ("0.0.0.0", "::", "") else f"[{host}]" if ":" in host else host
     print(f"dosing: open http://{shown}:{server.effective_port}/ in your browser. {what}. Ctrl-C stops.", flush=True)
     server.run()  # returns on Ctrl-C, after waitress has stopped its threads
     return 0

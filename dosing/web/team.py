@@ -40,8 +40,7 @@ def guard():
         return None  # no session yet, so no session token: the login form carries its own (team_pages.login)
     if auth.current_user() is None:
         if request.path.startswith("/api/"):
-            return flask.jsonify(error="log in first: this server answers only logged-in users",
-                                 fix="POST /api/login with your user name and password"), 401
+            return auth.not_logged_in()
         wanted = request.path + (f"?{request.query_string.decode('latin-1')}" if request.query_string else "")
         return flask.redirect(flask.url_for("team.login", next=wanted if request.method == "GET" else None), 303)
     if request.method == "POST":
