@@ -58,6 +58,16 @@ def served(app):
 
 
 @pytest.fixture
+def database_url(postgres_cluster):
+    """PostgreSQL only, as a hospital runs it (the same pages run on SQLite in test_team_pages.py): a browser run costs ~20 s."""
+    import uuid
+
+    from tests.postgres import new_database
+
+    return new_database(postgres_cluster, f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
 def server(database_url, tmp_path):
     """The team's server on a fresh database with two pharmacists (anna, boris) and a nurse (nina)."""
     from dosing import web
