@@ -53,11 +53,21 @@ def cluster():
                 break
             time.sleep(0.1)
         run(bin_dir / "createdb", "-h", socket, "-U", user, "dosing_test")
-        yield f"postgresql+psycopg://{user}@/dosing_test?host={socket}"
+        url = f"postgresql+psycopg://{user}@/dosing_test?host={socket}"
+        _STOP[url] = lambda: run(bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        yield url
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(run_as + [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+_STOP = {}  #: each running cluster's URL -> how to stop it
+
+
+def stop(url: str) -> None:
+    """Stop the cluster serving `url` at once (a database server that went down, for real)."""
+    _STOP.pop(url)()
 
 
 def new_database(url: str, name: str) -> str:

@@ -310,3 +310,28 @@ def test_issued_the_nurse_records_a_dose_given_and_one_not_given_and_sees_them_i
     audit = logged_in(team, "root").get("/audit")
     steps = [a for a in re.findall(r"<td>(prepared|verified|issued|given|not given|corrected)</td>", audit.text)]
     assert steps == ["prepared", "verified", "issued", "given", "not given", "corrected"]
+
+
+def test_a_database_that_stops_answering_is_a_503_with_a_sentence_never_a_500(tmp_path):
+    """PostgreSQL stopped for real under a logged-in user: the pages and the API say so (503), and nothing was changed."""
+    from tests.postgres import binaries, cluster, stop
+
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed")
+    with cluster() as url:
+        db = open_database(url)
+        accounts.add_user(db, "anna", "pharmacist", "anna-password-1")
+        from dosing.web import create_app
+
+        client = create_app(tmp_path / "sheets", database=db).test_client()
+        token = client.post("/api/login", json={"user": "anna", "password": "anna-password-1"}).get_json()["csrf_token"]
+        assert client.get("/orders").status_code == 200
+        stop(url)
+        page = client.get("/orders")
+        assert page.status_code == 503 and "The pharmacy database did not answer" in page.text, page.text[:300]
+        api = client.get("/api/orders")
+        assert api.status_code == 503 and api.get_json()["error"] == "the pharmacy database did not answer"
+        posted = client.post("/api/orders", json={"patient_toml": "", "phase": "induction", "start": "2026-06-01"},
+                             headers={"X-CSRF-Token": token})
+        assert posted.status_code == 503 and posted.headers["Retry-After"] == "5"
+        db.dispose()

@@ -5,32 +5,27 @@ chain's rules live) and answers JSON. Every route but login needs a session
 (401), every write the session's CSRF token in X-CSRF-Token (403), and a role
 that may take the step (403). Refusals are JSON {"error", "field", "fix"}:
 bad input 422, a wrong state 409, too many failed logins 429 with Retry-After,
-an unknown order 404, a body that is not a JSON object 400. The API never
-answers 500 for anything a request can send; a fault of our own is logged to
-standard error with its traceback and answered with a sentence.
+an unknown order 404, a body that is not a JSON object 400, no database 503. Never 500 for
+anything a request can send; a fault of our own is logged and answered with a sentence.
 """
 
 import json
 import re
-import sys
-import traceback
 
 import flask
-from werkzeug.exceptions import HTTPException
 
-from dosing.errors import InputError, RegimenError
+from dosing.errors import InputError
 from dosing.requests import (OptionError, Request, parse_bag_hours, parse_clock, parse_date, parse_documents, parse_moment,
                              parse_reason, parse_weeks)
-from dosing.web import auth
+from dosing.web import api_errors, auth
+from dosing.web.api_errors import refusal
 
 #: the sheet options POST /api/orders reads, by the command line's names -> (the Request's name, its parser)
-SHEET_OPTIONS = {
-    "infusion_start": ("infusion_start", parse_clock), "weeks": ("weeks", parse_weeks), "from": ("window_from", parse_date),
-    "bag_hours": ("bag_hours", parse_bag_hours), "documents": ("documents", parse_documents),
-    "override_pathway": ("override_pathway", parse_reason), "reissue": ("reissue", parse_reason),
-    "override_dates": ("override_dates", parse_reason), "override_results": ("override_results", parse_reason),
-    "substitute": ("substitute", str),
-}
+SHEET_OPTIONS = {"infusion_start": ("infusion_start", parse_clock), "weeks": ("weeks", parse_weeks), "from": ("window_from", parse_date),
+                 "bag_hours": ("bag_hours", parse_bag_hours), "documents": ("documents", parse_documents),
+                 "override_pathway": ("override_pathway", parse_reason), "reissue": ("reissue", parse_reason),
+                 "override_dates": ("override_dates", parse_reason), "override_results": ("override_results", parse_reason),
+                 "substitute": ("substitute", str)}
 ADMINISTRATION_FIELDS = ("item", "given", "given_at", "given_by", "checked_by", "batch", "not_given_reason", "corrects")
 #: an order's id as the store makes them (uuid4 hex): anything else is not looked up
 ORDER_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -51,7 +46,7 @@ def blueprint(database, protocol, regimens, layout_lock) -> flask.Blueprint:
         name, password = _text(body, "user"), _text(body, "password")
         found = accounts.log_in(database, name, password, flask.request.remote_addr or "unknown")
         if found is None:
-            return _refusal(401, "unknown user or wrong password", "check the user name and the password")
+            return refusal(401, "unknown user or wrong password", "check the user name and the password")
         user, token = found
         flask.g.dosing_user = user
         return auth.set_session_cookie(flask.jsonify(_me(user)), token)
@@ -148,7 +143,7 @@ def blueprint(database, protocol, regimens, layout_lock) -> flask.Blueprint:
     def audit():
         return flask.jsonify({"events": orders.audit(database)})
 
-    _errors(api, accounts, orders)
+    api_errors.register(api, accounts, orders)
     return api
 
 
@@ -160,13 +155,13 @@ def _body() -> dict:
     if not raw.strip():
         return {}
     if not flask.request.is_json:
-        flask.abort(_refusal(400, "the body is not JSON", "send a JSON object with Content-Type: application/json"))
+        flask.abort(refusal(400, "the body is not JSON", "send a JSON object with Content-Type: application/json"))
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the reader goes
-        flask.abort(_refusal(400, "the body is not readable JSON", "send one JSON object, UTF-8 encoded"))
+        flask.abort(refusal(400, "the body is not readable JSON", "send one JSON object, UTF-8 encoded"))
     if not isinstance(data, dict):
-        flask.abort(_refusal(400, f"the body is a JSON {type(data).__name__}, not an object", 'send a JSON object, e.g. {"user": "..."}'))
+        flask.abort(refusal(400, f"the body is a JSON {type(data).__name__}, not an object", 'send a JSON object, e.g. {"user": "..."}'))
     return data
 
 
@@ -230,71 +225,3 @@ def _order_id(text: str) -> str:
 
 def _me(user) -> dict:
     return {"user": user.name, "role": user.role, "csrf_token": user.csrf_token}
-
-
-# -- answering a refusal ------------------------------------------------------------------------
-
-def _refusal(status: int, error: str, fix: str = "", field: str | None = None, headers: dict | None = None):
-    body = {"error": error, **({"field": field} if field else {}), **({"fix": fix} if fix else {})}
-    return flask.make_response(flask.jsonify(body), status, headers or {})
-
-
-def _api_words(text: str) -> str:
-    """The engine's words name command-line options (--reissue "REASON"); the API's caller sends JSON fields."""
-    return re.sub(r'--([a-z][a-z-]*)( "[A-Z]+")?', lambda m: f'"{_field("--" + m[1])}"' + (f":{m[2]}" if m[2] else ""), text)
-
-
-def _field(name: str) -> str:
-    """An engine field as the API names it: --bag-hours -> bag_hours, --window-from -> from, output -> reissue."""
-    if name.startswith("--"):
-        name = name[2:].replace("-", "_")
-    return {"window_from": "from", "output": "reissue"}.get(name, name)
-
-
-def _errors(api, accounts, orders) -> None:
-    """Every refusal as JSON with its status; a fault of ours logged and answered with a sentence, never a bare 500 page."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    @api.errorhandler(InputError)
-    def bad_input(exc):
-        return _refusal(422, _api_words(exc.problem), _api_words(exc.fix), _field(exc.field) if exc.field else None)
-
-    @api.errorhandler(RegimenError)
-    def bad_regimen(exc):
-        return _refusal(422, f"regimen data: {exc}", "the regimen data on this server needs correcting; tell whoever keeps it")
-
-    @api.errorhandler(orders.NotAllowed)
-    def not_allowed(exc):
-        return _refusal(403, str(exc))
-
-    @api.errorhandler(orders.Conflict)
-    def conflict(exc):
-        return _refusal(409, str(exc), "reload the order to see its state")
-
-    @api.errorhandler(orders.NotFound)
-    def not_found(exc):
-        return _refusal(404, str(exc))
-
-    @api.errorhandler(accounts.Throttled)
-    def throttled(exc):
-        return _refusal(429, str(exc), "wait, then try again", headers={"Retry-After": str(exc.retry_after)})
-
-    @api.errorhandler(HTTPException)
-    def http(exc):
-        return _refusal(exc.code or 400, exc.description or exc.name)
-
-    @api.app_errorhandler(404)
-    @api.app_errorhandler(405)
-    def unrouted(exc):  # no route matched, so the blueprint's own handlers are not asked: JSON for /api/ only
-        return _refusal(exc.code, f"{flask.request.method} {flask.request.path}: {exc.name.lower()}") if auth.is_api() else exc
-
-    @api.errorhandler(OperationalError)
-    @api.errorhandler(InterfaceError)
-    def unreachable(exc):
-        print(f"dosing: the database did not answer: {exc}", file=sys.stderr)
-        return _refusal(503, "the pharmacy database did not answer", "try again in a moment", headers={"Retry-After": "5"})
-
-    @api.errorhandler(Exception)
-    def fault(exc):  # the last resort: a fault of ours, never something a request may cause (tests/test_api.py sweeps for it)
-        traceback.print_exception(exc, file=sys.stderr)
-        return _refusal(500, "the server failed to answer this request; it is logged", "tell whoever runs the server")
