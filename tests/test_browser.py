@@ -6,8 +6,6 @@ missing browser fails these tests instead of skipping them.
 """
 
 import io
-import os
-import shutil
 import tomllib
 
 import pytest
@@ -22,24 +20,9 @@ from dosing.web.serving import make_server  # noqa: E402
 
 from conftest import EXAMPLES  # noqa: E402
 from tests import serving  # noqa: E402
+from tests.chromium import browser, require  # noqa: E402,F401 (browser: the fixture)
 
-CHROMIUM = os.environ.get("DOSING_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# As root and on a machine with no network: no sandbox, and no background calls home.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("DOSING_REQUIRE_BROWSER"):
-        raise RuntimeError(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (see .ci/run)")
-    pytest.skip(f"Chromium not found at {CHROMIUM} (apt install chromium, or set DOSING_CHROMIUM)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+require()
 
 
 @pytest.fixture

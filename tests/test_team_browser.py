@@ -8,9 +8,7 @@ missing browser a failure instead of a skip. Each role's page is saved to
 /tmp/team-*.png to be looked at.
 """
 
-import os
 import re
-import shutil
 from contextlib import contextmanager
 
 import pytest
@@ -23,25 +21,11 @@ from dosing.store import accounts, open_database, orders  # noqa: E402
 
 from conftest import EXAMPLES  # noqa: E402
 from tests import serving  # noqa: E402
+from tests.chromium import browser, require  # noqa: E402,F401 (browser: the fixture)
 
-CHROMIUM = os.environ.get("DOSING_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# As root and on a machine with no network: no sandbox, and no background calls home (as tests/test_browser.py).
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 PASSWORD = "correct horse battery"
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("DOSING_REQUIRE_BROWSER"):
-        raise RuntimeError(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (see .ci/run)")
-    pytest.skip(f"Chromium not found at {CHROMIUM} (apt install chromium, or set DOSING_CHROMIUM)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+require()
 
 
 @contextmanager
