@@ -73,7 +73,7 @@ def issue_order(db, user, order_id: str, layout_lock):
 
 
 def warnings(pending) -> list[str]:
-    """The sheet's warnings, with Tall Man names as the sheets print them (as the page shows them: dosing.web.actions)."""
+    """The sheet's warnings, with Tall Man names as the sheets print them (docs/safety.md); the single-user page shows the same."""
     from dosing.documents.wording import sentences
     from dosing.formatting import tall_man
 

@@ -87,9 +87,7 @@ def verify(name: str, out, regimens) -> dict:
 
 
 def _warnings(pending) -> list[str]:
-    """The sheet's warnings, with Tall Man names as the sheets print them (docs/safety.md)."""
-    from dosing.documents.wording import sentences
-    from dosing.formatting import tall_man
+    """The sheet's warnings as the page shows them: the same words as the team's server (dosing.pharmacy)."""
+    from dosing.pharmacy import warnings
 
-    names = pending.documents[0].context["tall_man"]
-    return [tall_man(warning, names) for warning in sentences(pending.orders.findings)]
+    return warnings(pending)
