@@ -145,3 +145,18 @@ def test_the_installed_command_reads_a_real_pipe(tmp_path):
     done = subprocess.run([sys.executable, "-m", "dosing", "users", "add", "ANNA", "--role", "nurse", "--db", url],
                           input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 3 and done.stderr.startswith("dosing: refused: USER: a user named 'anna' already exists")
+
+
+@pytest.mark.parametrize("missing", ["sqlalchemy", "alembic", "argon2"])
+def test_without_the_web_extra_the_server_commands_say_how_to_install_it(typed, monkeypatch, tmp_path, missing):
+    """`pip install .` alone has no server libraries: one line naming the missing one and the install command, exit 3."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a))
+    for args in (("users", "list"), ("db", "upgrade")):
+        status, out, err = typed(*args, "--db", f"sqlite:///{tmp_path / 'pharmacy.sqlite'}")
+        assert (status, out) == (3, ""), err
+        assert err == (f"dosing: refused: dosing {args[0]} needs the web extra ({missing} is not "
+                       'installed); install it with: pip install ".[web]"\n')
+    assert not (tmp_path / "pharmacy.sqlite").exists()

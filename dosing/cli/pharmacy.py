@@ -6,11 +6,29 @@ cannot be reached, a bad URL or a refused account is one line on standard
 error and exit 3, like every other refusal.
 """
 
+import functools
 import sys
 
 EXIT_OK, EXIT_REFUSED = 0, 3
 
 
+def _needs_web_extra(command):
+    """Without the server's libraries (pip install ".[web]"), say so in one line, as `dosing serve` does."""
+    @functools.wraps(command)
+    def run(arguments) -> int:
+        from importlib.util import find_spec
+
+        for name in ("sqlalchemy", "alembic", "argon2"):  # looked for, not imported: the command imports what it uses
+            if find_spec(name) is None:
+                print(f"dosing: refused: dosing {'db' if command.__name__ == 'database' else command.__name__} needs the web extra ({name} is not installed); "
+                      "install it with: pip install \".[web]\"", file=sys.stderr)
+                return EXIT_REFUSED
+        return command(arguments)
+
+    return run
+
+
+@_needs_web_extra
 def users(arguments) -> int:
     from dosing.store import accounts
 
@@ -35,6 +53,7 @@ def users(arguments) -> int:
     return _with_database(arguments.db, step, must_exist=arguments.users_command != "add")
 
 
+@_needs_web_extra
 def database(arguments) -> int:
     if arguments.db_command == "upgrade":
         return _upgrade(arguments.db)
