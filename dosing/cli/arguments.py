@@ -86,8 +86,8 @@ def parser() -> argparse.ArgumentParser:
     sheet.add_argument("--phase", required=True, choices=PHASES, help="the phase to order")
     sheet.add_argument("--start", required=True, type=parse_date, metavar="DATE", help="date of day 1 of the phase, YYYY-MM-DD")
     sheet.add_argument("--out", type=Path, default=Path("sheets"), metavar="DIR", help="folder for the sheets (default: sheets)")
-    sheet.add_argument("--format", choices=("pdf", "html", "json"), default="pdf",
-                       help="pdf or html files in --out, or json on standard output (default: pdf)")
+    sheet.add_argument("--format", choices=("pdf", "html", "json", "fhir"), default="pdf",
+                       help="pdf or html files in --out, or json or fhir (an HL7 FHIR R4 Bundle) on standard output (default: pdf)")
     sheet.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder (default: the one shipped)")
     sheet.add_argument("--infusion-start", type=parse_clock, metavar="HH:MM",
                        help="clock time on day 1 when the high-dose methotrexate infusion starts (HR1, HR2); rescue times follow it")

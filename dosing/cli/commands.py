@@ -78,7 +78,7 @@ def _sheets(arguments, printer) -> int:
             for warning in sentences(result.orders.findings):
                 print(f"warning: {path}: {warning}", file=sys.stderr)
     results = [result for _, result in results]
-    if arguments.format == "json" and results:
+    if arguments.format in ("json", "fhir") and results:  # fhir: one Bundle per patient, as json gives one document each
         print(json.dumps(results[0] if len(arguments.patients) == 1 else results, indent=2, ensure_ascii=False))
     return status
 
