@@ -90,7 +90,7 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
     from dosing.errors import InputError
     from dosing.documents.json_orders import as_dict
 
-    if request.format != "json" and not preview and history is None:
+    if request.format not in ("json", "fhir") and not preview and history is None:
         # A run stopped while issuing here is rolled back first, so what the log says below is the whole truth.
         output.ready_folder(request.out)
         recovered += output.recover(request.out)
@@ -100,12 +100,15 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
     if history is not None:
         orders = _weight_change(orders, history)
         previous = history.latest(patient.id, phase.name, orders.start.isoformat())
-    elif (request.out / issue_log.FILE_NAME).exists() or (request.format != "json" and not preview):
+    elif (request.out / issue_log.FILE_NAME).exists() or (request.format not in ("json", "fhir") and not preview):
         with issue_log.IssueLog(request.out) as log:
             orders = _weight_change(orders, log)
             previous = log.latest(patient.id, phase.name, orders.start.isoformat())
     if request.format == "json":
         return as_dict(orders)
+    if request.format == "fhir":  # the same orders as a FHIR Bundle; like json, nothing is issued or written
+        from dosing.fhir.bundle import orders_bundle
+        return orders_bundle(orders)
     from dosing.documents import documents
     from dosing.output import AlreadyIssued, NotIssued, safe_stem
 

@@ -1,8 +1,10 @@
-"""HL7 FHIR R4 (issue 17): what this tool sends and receives, built and validated with fhir.resources' R4B models.
+"""The orders, the regimen and the patient in HL7 FHIR R4 (issue 17), built and validated with fhir.resources' R4B models.
 
-fhir.resources is imported only inside the functions that need it, so the JSON
-and PDF paths never load it.
+- codes.py: regimens/terminology.toml, the public codes (RxNorm, SNOMED CT, UCUM, LOINC, mCODE) with their sources
+- bundle.py: a phase's orders out as a Bundle (Patient, Observations, CarePlan, MedicationRequests)
+- patient_in.py: a Bundle's Patient and measurements in, as a patient file
+- plan_definition.py: the regimen as a PlanDefinition
 
-- patient_in: a Bundle with a Patient and weight and length Observations -> a patient file (TOML);
-- plan_definition: the regimen as a PlanDefinition.
+fhir.resources is imported only inside the functions that build a resource, so
+the JSON, PDF and HTML paths never load it.
 """
