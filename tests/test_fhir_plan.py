@@ -93,6 +93,15 @@ def test_every_phases_days_are_the_regimen_datas(plan, protocol):
             assert days_of(action) == list(order.days), action["id"]
 
 
+def test_drug_codes_come_from_the_terminology_and_only_confirmed_ones(plan):
+    actions = {a["title"]: a for a in plan["action"][0]["action"]}
+    # regimens/terminology.toml: methotrexate RxCUI 6851, tag P
+    assert actions["methotrexate INTRATHECAL"]["code"] == [{"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                                        "code": "6851", "display": "methotrexate"}], "text": "methotrexate"}]
+    # vincristine's RxCUI is tagged ? there: never sent as a coding, the name only
+    assert actions["vinCRIStine IV"]["code"] == [{"text": "vincristine"}]
+
+
 def test_doses_timed_in_hours(plan):
     hr1 = {a["title"]: a for a in next(p for p in plan["action"] if p["id"] == "HR1")["action"]}
     folinic = hr1["folinic acid IV"]

@@ -39,6 +39,9 @@ def plan_definition(protocol, phases=None) -> dict:
     """The protocol (or the phases named, in the protocol's order) as a validated PlanDefinition (JSON-ready dict)."""
     from fhir.resources.R4B.plandefinition import PlanDefinition
 
+    from dosing.fhir.codes import load_terminology
+
+    terminology = load_terminology(protocol.directory.parent, list(protocol.drugs))
     wanted = tuple(phases) if phases else protocol.phases
     loaded = [load_phase(protocol, name) for name in protocol.phases if name in wanted]
     unknown = [name for name in wanted if name not in protocol.phases]
@@ -56,7 +59,7 @@ def plan_definition(protocol, phases=None) -> dict:
         "status": "active" if active else "draft",
         "description": _status_text(protocol, tags),
         "relatedArtifact": _artifacts(protocol),
-        "action": [_phase_action(protocol, phase) for phase in loaded],
+        "action": [_phase_action(terminology, phase) for phase in loaded],
     }
     return PlanDefinition.model_validate(resource).model_dump(mode="json", exclude_none=True)
 
@@ -89,7 +92,7 @@ def _artifacts(protocol) -> list[dict]:
     ]
 
 
-def _phase_action(protocol, phase) -> dict:
+def _phase_action(terminology, phase) -> dict:
     length = phase.length_days
     said = [f"{phase.title}: {length.value} days (tag {length.tag}: {length.source})."]
     if phase.ends is not None:
@@ -105,20 +108,21 @@ def _phase_action(protocol, phase) -> dict:
         "title": phase.title,
         "description": " ".join(said),
         "timingDuration": _duration(length.value, "d"),
-        "action": [_order_action(protocol, phase, order) for order in phase.orders],
+        "action": [_order_action(terminology, phase, order) for order in phase.orders],
     }
 
 
-def _order_action(protocol, phase, order) -> dict:
+def _order_action(terminology, phase, order) -> dict:
     runs = _runs(order)
     action = {
         "id": _order_id(phase.name, order.drug.name, order.route),
         "title": f"{order.drug.print_name} {order.route}",
         "description": _order_text(order, runs),
+        # RxNorm from regimens/terminology.toml; a code not confirmed there (tag ?) is left out, the name stays
+        "code": [{"coding": terminology.drug_codings(order.drug.name), "text": order.drug.name.replace("_", " ")}],
         "documentation": [{"type": "citation", "citation": f"{v.what}: tag {v.tag} ({TAG_MEANING[v.tag]}); {v.source}"}
                           for v in _values(order)],
     }
-    action.update(_drug_code(protocol, order.drug.name))
     if order.timing is not None and order.timing.after is not None:
         action.update(_after(phase, order))
     elif len(runs) == 1:
@@ -267,11 +271,6 @@ def _tags(protocol, phases) -> set:
 def _duration(value, unit: str) -> dict:
     """A Duration in UCUM (d, h): the unit the receiving system reads, the word a person reads."""
     return {"value": value, "unit": UNITS_OF_TIME[unit], "system": "http://unitsofmeasure.org", "code": unit}
-
-
-def _drug_code(protocol, drug: str) -> dict:
-    """The drug's code (RxNorm) from the regimen's terminology (dosing.fhir.codes), as the action's code."""
-    return {}
 
 
 def _order_id(phase: str, drug: str, route: str) -> str:
