@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from dosing import __version__, requests
+from dosing.cli.fhir_import import add_import_command
 from dosing.cli.regimen_export import add_regimen_command
 from dosing.requests import PHASES
 
@@ -150,6 +151,7 @@ def parser() -> argparse.ArgumentParser:
                        help="the address of the hospital's TLS reverse proxy, whose X-Forwarded-For and X-Forwarded-Proto are believed")
     add_pharmacy_commands(commands)
     add_regimen_command(commands)
+    add_import_command(commands)
 
     plan = commands.add_parser("plan", help="the risk group and the phases the results lead to",
                                description="Show the risk group, the phases the patient's results lead to so far, the result awaited, and estimated dates.")

@@ -12,6 +12,7 @@ import sys
 import attrs
 
 from dosing.cli import pharmacy
+from dosing.cli.fhir_import import import_fhir
 from dosing.cli.regimen_export import regimen
 from dosing.documents.wording import sentences
 from dosing.requests import Request, ResumeRequest
@@ -203,4 +204,4 @@ def _request(kind, arguments):
 
 
 COMMANDS = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify, "serve": _serve,
-            "users": pharmacy.users, "db": pharmacy.database, "regimen": regimen}
+            "users": pharmacy.users, "db": pharmacy.database, "regimen": regimen, "import-fhir": import_fhir}
