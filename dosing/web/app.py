@@ -193,16 +193,31 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
     def _open(values):
         upload = flask.request.files.get("patient_file")
         if upload is None or not upload.filename:
-            return page(values, {"patient_file": "Choose a patient file (.toml) to open"}, 422)
+            return page(values, {"patient_file": "Choose a patient file (.toml) or a FHIR Bundle (.json) to open"}, 422)
         from dosing.patient import read_toml
 
+        body = upload.read(MAX_FILE_BYTES + 1)
+        if upload.filename.lower().endswith(".json") or body.lstrip()[:1] == b"{":  # a FHIR Bundle: TOML never starts with {
+            return _open_bundle(upload.filename, body)
         try:
-            data = read_toml(upload.read(MAX_FILE_BYTES + 1).decode("utf-8"))
+            data = read_toml(body.decode("utf-8"))
         except UnicodeDecodeError:
             return page(values, {"patient_file": f"{upload.filename} is not UTF-8 text; save the patient file as UTF-8 TOML"}, 422)
         except InputError as exc:  # not TOML, or a field nested too deep to read (the command line's own reader)
             return page(values, {"patient_file": f"{upload.filename}: {in_form_words(exc, {})}"}, 422)
         return _act(form_values(data), "plan")  # the form filled from the file, and its plan
+
+    def _open_bundle(name, body):
+        """A FHIR Bundle fills the form as its patient file would (dosing.fhir.patient_in); what FHIR lacks is left blank."""
+        from dosing.fhir.patient_in import parse_bundle, patient_data
+
+        try:
+            data = patient_data(parse_bundle(body), complete=False)
+        except InputError as exc:
+            return page({}, {"patient_file": f"{name}: {exc}"}, 422)
+        except RegimenError as exc:  # regimens/fhir-in.toml, the codes a Bundle is read with
+            return page({}, {"patient_file": f"{name}: regimen data: {exc}"}, 422)
+        return _act(form_values(data), "plan")
 
     @app.get("/sheets/<name>")
     def sheet_file(name):
