@@ -290,3 +290,46 @@ def test_the_command_refuses_a_mass_in_litres_and_a_missing_option(tmp_path):
     assert "Bundle.entry[3].resource.valueQuantity.code: 'L' is not a unit of weight" in done.stderr
     done = dosing("import-fhir", BUNDLE, "--cns", "CNS1")
     assert done.returncode == 3 and "--kmt2a: is needed" in done.stderr and "Traceback" not in done.stderr
+
+
+# -- the page ------------------------------------------------------------------------
+
+def open_on_page(tmp_path, content: bytes, name: str):
+    import io
+    import re
+
+    pytest.importorskip("flask", reason="the web extra is not installed: pip install '.[web]'")
+    from dosing.web import create_app
+
+    client = create_app(tmp_path / "sheets").test_client()
+    token = re.search(r'name="token" value="([^"]+)"', client.get("/").get_data(as_text=True))[1]
+    response = client.post("/", data={"token": token, "action": "open", "patient_file": (io.BytesIO(content), name)},
+                           content_type="multipart/form-data")
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_the_page_opens_a_bundle_into_the_form(tmp_path):
+    import html
+
+    status, page = open_on_page(tmp_path, BUNDLE.read_bytes(), "bundle-standard-risk.json")
+    boxes = {"patient.id": "MRN-100001", "patient.name": "Petrov, Mikhail", "patient.birth_date": "2026-01-20",
+             "patient.diagnosis_date": "2026-05-28", "measurements[1].date": "2026-05-28", "measurements[1].weight": "6.305 kg",
+             "measurements[1].length": "62 cm", "measurements[2].date": "2026-05-29", "measurements[2].weight": "6.4 kg",
+             "measurements[2].length": "62 cm"}
+    for box, value in boxes.items():
+        assert f'id="{box}" name="{box}" ' in page and f'value="{html.escape(value)}"' in page.split(f'id="{box}"', 1)[1][:300]
+    assert '<option value="male" selected>' in page
+    assert 'name="patient.no_known_allergies" checked>' in page  # SNOMED CT 716186003, no known allergy
+    # KMT2A is no FHIR code: the form asks for it beside its box, as for a patient file without it
+    assert status == 422 and 'id="error-disease.kmt2a" role="alert">KMT2A is missing; fill it in' in page
+
+
+def test_the_page_shows_a_bad_bundles_fhir_path_beside_the_file_box(tmp_path):
+    bundle = example()
+    weight_entry(bundle)["valueQuantity"].update(code="L", unit="L")
+    status, page = open_on_page(tmp_path, json.dumps(bundle).encode(), "litres.json")
+    assert status == 422
+    assert ('id="error-patient_file" role="alert">litres.json: Bundle.entry[3].resource.valueQuantity.code: &#39;L&#39; is not '
+            'a unit of weight') in page
+    status, page = open_on_page(tmp_path, b"{ not json", "broken.json")
+    assert status == 422 and 'id="error-patient_file" role="alert">broken.json: is not JSON' in page
