@@ -29,14 +29,15 @@ def add_import_command(commands) -> None:
     """`dosing import-fhir BUNDLE.json [--out FILE] [--diagnosis-date D] [--kmt2a ...] [--cns ...] [--no-known-allergies]`."""
     command = commands.add_parser(
         "import-fhir", help="write a patient file from a FHIR Bundle (Patient, weight and length Observations)",
-        description="Read a FHIR R4 Bundle (JSON) holding the infant's Patient, weight and length Observations (LOINC "
-                    "29463-7, 8302-2 or 8306-3, in any UCUM unit of mass or length), and optionally a Condition (the "
+        description="Read a FHIR R4 Bundle (JSON) holding the infant's Patient, weight and length Observations (the LOINC "
+                    "codes and UCUM units of regimens/fhir-in.toml), and optionally a Condition (the "
                     "diagnosis date) and AllergyIntolerance resources; print the patient file (TOML) dosing reads. "
                     "What FHIR does not give comes from the options below, or the import is refused.")
     command.add_argument("bundle", type=Path, metavar="BUNDLE.json", help="the FHIR Bundle, JSON")
     command.add_argument("--out", type=Path, metavar="FILE", help="write the patient file here (never over an existing file)")
     command.add_argument("--diagnosis-date", type=_date, metavar="DATE",
-                         help="date of diagnosis, YYYY-MM-DD, when no Condition gives it (or several give different ones)")
+                         help="date of diagnosis, YYYY-MM-DD: needed when no Condition gives it or several give different "
+                              "ones; given, it is the one written")
     command.add_argument("--kmt2a", metavar="STATUS", help="KMT2A: rearranged or germline (the Bundle carries no agreed code for it)")
     command.add_argument("--cns", metavar="STATUS", help="CNS status at diagnosis: CNS1, CNS2 or CNS3")
     command.add_argument("--no-known-allergies", action="store_true",

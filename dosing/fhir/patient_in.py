@@ -83,7 +83,7 @@ def patient_data(bundle, defaults: dict | None = None, complete: bool = True) ->
     refs |= {e.get("fullUrl") for e in bundle["entry"] if e["resource"] is patient and e.get("fullUrl")}
     record = {"id": _record_number(where, patient, known), "name": _name(where, patient),
               "sex": _sex(where, patient, known), "birth_date": full_date(f"{where}.birthDate", patient.get("birthDate"))}
-    diagnosed = _diagnosis_date(resources, defaults)
+    diagnosed = _diagnosis_date(resources, defaults, complete)
     if diagnosed:
         record["diagnosis_date"] = diagnosed
     allergies = _allergies(resources, known, defaults)
@@ -189,8 +189,8 @@ def _sex(where: str, patient: dict, known: dict) -> str:
     return sexes[gender]
 
 
-def _diagnosis_date(resources, defaults: dict) -> date | None:
-    """The Condition's onset (else its recorded date); several different ones need the option to say which."""
+def _diagnosis_date(resources, defaults: dict, complete: bool = True) -> date | None:
+    """The Condition's onset (else its recorded date); several different ones need the option (or, on the page, the box)."""
     found = {}
     for where, r in resources:
         if r["resourceType"] != "Condition":
@@ -203,6 +203,8 @@ def _diagnosis_date(resources, defaults: dict) -> date | None:
             found.setdefault(full_date(f"{where}.{key}", r[key]), where)
     if "diagnosis_date" in defaults:
         return defaults["diagnosis_date"]  # said by the person running the import: it settles several Conditions
+    if len(found) > 1 and not complete:
+        return None  # the page: left blank, for the person to type
     if len(found) > 1:
         raise InputError("--diagnosis-date", f"is needed: the Conditions give {len(found)} different dates "
                          f"({', '.join(f'{d} in {w}' for d, w in sorted(found.items()))})",
