@@ -333,3 +333,15 @@ def test_the_page_shows_a_bad_bundles_fhir_path_beside_the_file_box(tmp_path):
             'a unit of weight') in page
     status, page = open_on_page(tmp_path, b"{ not json", "broken.json")
     assert status == 422 and 'id="error-patient_file" role="alert">broken.json: is not JSON' in page
+
+
+def test_each_code_the_import_relies_on_is_tagged_regimen_data(tmp_path):
+    from dosing.errors import RegimenError
+    from dosing.fhir.patient_in import codes
+
+    known = codes()
+    assert known["observation"]["weight"] == ["29463-7"] and known["units"]["length"]["[in_i]"] == "inch"
+    (tmp_path / "fhir-in.toml").write_text('[observation]\nweight = { value = ["29463-7"], source = "https://loinc.org/29463-7/" }\n',
+                                           encoding="utf-8")
+    with pytest.raises(RegimenError, match="tag"):
+        codes(tmp_path)
