@@ -166,3 +166,31 @@ def test_a_drug_without_a_code_is_refused_naming_the_file_and_drug(tmp_path):
 
     with pytest.raises(RegimenError, match=r"terminology\.toml: no code for the drug mesna"):
         load_terminology(copy, list(load_protocol(copy).drugs))
+
+
+def _phase_cases():
+    """One example in every phase, and the examples with results, as the golden copies run them (tests/golden.py)."""
+    from golden import cases
+
+    for name, argv in cases():
+        if name.startswith("results-") or (name.startswith("kmt2a-rearranged__") and name.count("__") == 1):
+            yield name, argv
+
+
+@pytest.mark.parametrize("name,argv", list(_phase_cases()), ids=lambda value: value if isinstance(value, str) else "")
+def test_every_phase_gives_a_valid_bundle_with_one_request_per_administration(name, argv):
+    """Every phase's Bundle (12 phases, and high-dose methotrexate with its levels) validates and holds each JSON administration."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    from golden import GOLDEN, orders
+
+    golden = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+    assert "exit" not in golden, name
+    text = orders([("fhir" if a == "json" else a) for a in argv])
+    bundle = Bundle.model_validate_json(text)  # the standard's own model: raises on anything R4B does not allow
+    requests = [e.resource for e in bundle.entry if e.resource.__resource_type__ == "MedicationRequest"]
+    assert len(requests) == len(golden["administrations"]) > 0, name
+    for request, given in zip(requests, golden["administrations"]):
+        dose = request.dosageInstruction[0].doseAndRate[0].doseQuantity
+        # FHIR's doseQuantity is one dose: the JSON's dose_each where a day's dose is divided (0.35 mg three times = 1.05 mg)
+        assert float(dose.value) == pytest.approx(given.get("dose_each") or given["dose"]), (name, given["drug"], given["day"])
