@@ -98,8 +98,11 @@ def test_drug_codes_come_from_the_terminology_and_only_confirmed_ones(plan):
     # regimens/terminology.toml: methotrexate RxCUI 6851, tag P
     assert actions["methotrexate INTRATHECAL"]["code"] == [{"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
                                                                         "code": "6851", "display": "methotrexate"}], "text": "methotrexate"}]
-    # vincristine's RxCUI is tagged ? there: never sent as a coding, the name only
-    assert actions["vinCRIStine IV"]["code"] == [{"text": "vincristine"}]
+    # vincristine's RxCUI 11202 is tagged P there (mCODE STU4's own vincristine example): sent
+    assert actions["vinCRIStine IV"]["code"] == [{"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                              "code": "11202", "display": "vincristine"}], "text": "vincristine"}]
+    # daunorubicin's RxCUI is tagged ? there (not confirmed from a source a reader can follow): never sent, the name only
+    assert actions["DAUNOrubicin IV"]["code"] == [{"text": "daunorubicin"}]
 
 
 def test_doses_timed_in_hours(plan):
