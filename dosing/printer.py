@@ -1,20 +1,24 @@
-"""The printer: WeasyPrint made ready in a child process while the doses are computed.
+"""The command line's printer: WeasyPrint made ready in a child process while the doses are computed.
 
 A PDF command spends about half a second importing WeasyPrint and loading
 fonts, and about as long again computing the doses and rendering the HTML.
 Neither needs the other, so `dosing sheet` starts the printer first: a forked
-child imports WeasyPrint, lays out a small warm-up page (fonts loaded, caches
-full) and forks one layout worker per core, all while the parent computes.
-The parent then sends each patient's HTML as soon as it is ready, and gets the
-PDFs back in the order it sent them. Layout itself is the same function the
-command line uses everywhere else (`dosing.documents.render.pdf_from_html`).
+child (dosing.printing.process) imports WeasyPrint, lays out a small warm-up
+page (fonts loaded, caches full) and forks one layout worker per core, all
+while the parent computes. The parent then sends each patient's HTML as soon
+as it is ready, and gets each patient's PDFs back as soon as they are laid
+out (`results`), so no PDF is kept longer than it takes to write it. With a
+layout cache, a document laid out before from the same HTML by the same
+renderer is read back instead (dosing.documents.layout_cache).
 
 Where processes cannot be forked (Windows), the printer lays out in-process.
+The web server shares one long-lived printer between its requests instead
+(dosing.printing.pool).
 """
 
-import gc
 import os
 import sys
+from collections.abc import Iterator
 
 
 class PrinterError(RuntimeError):
@@ -22,11 +26,18 @@ class PrinterError(RuntimeError):
 
 
 class Printer:
-    def __init__(self, workers: int | None = None):
+    """Usage: submit(...) once per patient, then iterate results() (or collect() for everything at once).
+
+    `cache` is a dosing.documents.layout_cache.LayoutCache, or None to lay out every document.
+    """
+
+    def __init__(self, workers: int | None = None, cache=None):
         from multiprocessing import Pipe
 
-        self._sent = 0
-        self._local: list[str] | None = None
+        self._cache = cache
+        self._submitted = 0  # batches sent
+        self._answered = 0  # batches given back
+        self._local: list[list[str]] | None = None
         if not hasattr(os, "fork"):
             self._local = []
             return
@@ -38,84 +49,74 @@ class Printer:
             status = 1
             try:
                 self._connection.close()
-                _serve(theirs, workers or os.cpu_count() or 1)
+                from dosing.printing.process import serve
+
+                serve(theirs, workers or os.cpu_count() or 1)
                 status = 0
             finally:
                 os._exit(status)
         theirs.close()
 
     def submit(self, htmls: list[str]) -> None:
-        """Queue documents for layout; the largest first, so the cores finish together."""
+        """Queue one patient's documents for layout, behind those already queued."""
         if self._local is not None:
-            self._local.extend(htmls)
+            self._local.append(list(htmls))
             return
-        self._connection.send(("layout", htmls))
-        self._sent += len(htmls)
+        try:
+            self._connection.send(("layout", self._submitted, list(htmls), self._cache))
+        except OSError as exc:
+            raise PrinterError(f"the PDF printer process stopped ({exc or type(exc).__name__})") from None
+        self._submitted += 1
+
+    def results(self) -> Iterator[list[bytes]]:
+        """For each submit, in the order submitted, that submit's PDFs (in the order of its htmls),
+        each as soon as it is laid out; the printer stops after the last one, or at a failure
+        (PrinterError) or when the loop is left early."""
+        if self._local is not None:
+            yield from self._lay_out_here()
+            return
+        early: dict[int, list[bytes]] = {}  # batches finished before one submitted earlier
+        try:
+            while self._answered < self._submitted:
+                while self._answered not in early:
+                    message = self._receive()
+                    if message[0] == "pdfs":
+                        early[message[1]] = message[2]
+                    elif message[0] == "error":
+                        raise PrinterError(f"the PDF printer failed: {message[2]}")
+                pdfs = early.pop(self._answered)
+                self._answered += 1
+                yield pdfs
+                del pdfs
+        finally:
+            self._stop()
 
     def collect(self) -> list[bytes]:
         """Every PDF submitted, in the order submitted; then the printer stops."""
-        if self._local is not None:
-            from dosing.documents.render import pdf_from_html
-
-            return [pdf_from_html(text) for text in self._local]
-        try:
-            self._connection.send(("collect", None))
-            kind, payload = self._connection.recv()
-        except (EOFError, OSError) as exc:
-            raise PrinterError(f"the PDF printer process stopped ({exc or type(exc).__name__})") from None
-        finally:
-            self._connection.close()
-            os.waitpid(self._pid, 0)
-            self._local = []  # nothing left to cancel
-        if kind != "pdfs" or len(payload) != self._sent:
-            raise PrinterError(f"the PDF printer failed: {payload}")
-        return payload
+        return [pdf for pdfs in self.results() for pdf in pdfs]
 
     def cancel(self) -> None:
         """Stop without printing (every patient was refused): the printer sees the
         connection close, finishes warming up and leaves; nobody waits for it."""
-        if self._local is None:
+        if self._local is None and not self._connection.closed:
             self._connection.close()
-            self._local = []
+        self._local = []
 
-
-def _serve(connection, workers: int) -> None:
-    """The printer process: warm up, then lay out what arrives until asked to collect."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from dosing.documents.render import warm_up
-
-    warm_up()
-    # A pool that notices a worker dying (BrokenProcessPool) rather than waiting forever.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_tune_collector) as pool:
-        pool.submit(gc.collect).result()  # fork the workers now, warm, before any work arrives
-        pending = []
+    def _receive(self):
         try:
-            while True:
-                kind, htmls = connection.recv()
-                if kind == "collect":
-                    break
-                order = sorted(range(len(htmls)), key=lambda i: -len(htmls[i]))
-                jobs = {i: pool.submit(_layout, htmls[i]) for i in order}
-                pending.extend(jobs[i] for i in range(len(htmls)))
-            connection.send(("pdfs", [job.result() for job in pending]))
-        except EOFError:  # the command stopped wanting PDFs
-            pool.shutdown(wait=True, cancel_futures=True)
-        except Exception as exc:  # any failure goes back to the command, which refuses to write a sheet
-            connection.send(("error", f"{type(exc).__name__}: {exc}"))
-    connection.close()
+            return self._connection.recv()
+        except (EOFError, OSError) as exc:
+            raise PrinterError(f"the PDF printer process stopped ({exc or type(exc).__name__})") from None
 
+    def _stop(self) -> None:
+        if self._local is not None or self._connection.closed:
+            return
+        self._connection.close()
+        os.waitpid(self._pid, 0)
+        self._local = []  # nothing left to cancel or print
 
-def _layout(html: str) -> bytes:
-    from dosing.documents.render import pdf_from_html
+    def _lay_out_here(self) -> Iterator[list[bytes]]:
+        from dosing.printing.process import lay_out
 
-    return pdf_from_html(html)
-
-
-def _tune_collector() -> None:
-    # Layout makes millions of short-lived objects and few cycles; collecting
-    # less often saves about a tenth of the layout time. Objects inherited from
-    # the printer are frozen, so collections never walk them.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+        while self._local:
+            yield [lay_out(html, self._cache) for html in self._local.pop(0)]

@@ -7,8 +7,8 @@ import time
 import pytest
 from pypdf import PdfReader
 
-from dosing import printer
 from dosing.printer import Printer, PrinterError
+from dosing.printing import process
 
 
 def _page(text: str) -> str:
@@ -34,15 +34,47 @@ def test_pdfs_come_back_in_the_order_submitted_across_patients():
     assert "line 299" in _text(made[3])
 
 
+def _die(html, cache=None):
+    os._exit(9)
+
+
 def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch):
     # The worker is forked from this process, so it runs the patched layout and dies.
-    monkeypatch.setattr(printer, "_layout", lambda html: os._exit(9))
+    monkeypatch.setattr(process, "lay_out", _die)
     sheets = Printer(workers=1)
     sheets.submit([_page("never printed")])
     started = time.monotonic()
-    with pytest.raises(PrinterError, match="printer failed"):
+    with pytest.raises(PrinterError, match="printer failed: a layout worker of the PDF printer stopped"):
         sheets.collect()
     assert time.monotonic() - started < 60
+
+
+def test_results_give_each_submit_its_own_pdfs_in_order_as_they_are_ready():
+    sheets = Printer(workers=2)
+    long = "<br>".join(f"line {i}" for i in range(300))
+    sheets.submit([_page(long), _page("first patient calendar")])
+    sheets.submit([])
+    sheets.submit([_page("third patient orders")])
+    stream = sheets.results()
+    first = next(stream)
+    assert [("line 299" in _text(first[0])), ("first patient calendar" in _text(first[1]))] == [True, True]
+    assert next(stream) == []
+    (third,) = next(stream)
+    assert "third patient orders" in _text(third)
+    with pytest.raises(StopIteration):
+        next(stream)
+    with pytest.raises(ChildProcessError):  # the printer stopped and was waited for after the last batch
+        os.waitpid(sheets._pid, os.WNOHANG)
+
+
+def test_a_document_weasyprint_refuses_is_an_error_for_its_patient():
+    sheets = Printer(workers=1)
+    sheets.submit([_page("fine")])
+    sheets.submit([_page("fetches").replace("<p>", '<img src="file:///etc/passwd"><p>')])
+    stream = sheets.results()
+    assert "fine" in _text(next(stream)[0])
+    with pytest.raises(PrinterError):
+        next(stream)
 
 
 def test_cancel_returns_at_once_and_the_printer_leaves_by_itself():

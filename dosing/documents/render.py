@@ -50,10 +50,21 @@ def pdf(document) -> bytes:
     return pdf_from_html(html(document))
 
 
-def pdf_from_html(text: str) -> bytes:
+def pdf_from_html(text: str, cache=None) -> bytes:
+    """The PDF of this HTML; from `cache` (a dosing.documents.layout_cache.LayoutCache) when it holds it."""
+    if cache is not None:
+        kept = cache.get(text)
+        if kept is not None:
+            return kept
     import weasyprint
 
-    return weasyprint.HTML(string=text, url_fetcher=_NoFetching(), base_url=None).write_pdf()
+    made = weasyprint.HTML(string=text, url_fetcher=_NoFetching(), base_url=None).write_pdf()
+    if cache is not None:
+        try:
+            cache.put(text, made)
+        except OSError:  # a cache that cannot be written (disk full) only costs the next layout
+            pass
+    return made
 
 
 def warm_up() -> None:
