@@ -101,8 +101,11 @@ def test_drug_codes_come_from_the_terminology_and_only_confirmed_ones(plan):
     # vincristine's RxCUI 11202 is tagged P there (mCODE STU4's own vincristine example): sent
     assert actions["vinCRIStine IV"]["code"] == [{"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
                                                               "code": "11202", "display": "vincristine"}], "text": "vincristine"}]
-    # daunorubicin's RxCUI is tagged ? there (not confirmed from a source a reader can follow): never sent, the name only
-    assert actions["DAUNOrubicin IV"]["code"] == [{"text": "daunorubicin"}]
+    # daunorubicin's RxCUI 3109 is tagged P there (the Pediatric Cancer Data Commons data model): sent
+    assert actions["DAUNOrubicin IV"]["code"] == [{"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                               "code": "3109", "display": "daunorubicin"}], "text": "daunorubicin"}]
+    # pegaspargase's RxCUI is tagged ? there (not confirmed from a source a reader can follow): never sent, the name only
+    assert actions["PEG-asparaginase IV"]["code"] == [{"text": "pegaspargase"}]
 
 
 def test_doses_timed_in_hours(plan):
