@@ -17,11 +17,14 @@ import attrs
 from dosing.errors import InputError
 
 
-def prepare_order(db, user, protocol, patient_toml: str, phase: str, request):
+def prepare_order(db, user, protocol, patient_toml: str, phase: str, request, layout=None):
     """Compute a phase's orders from a patient file's text and record them as a prepared order (a pharmacist's step).
 
     The role is checked before the computation (half a second) so a nurse is
     told at once; InputError, RegimenError, NotAllowed and Conflict pass up.
+    With `layout` (dosing.printing.pool.Layout), the drafts are laid out ahead,
+    when the printer is idle, into its cache: the Issue, which lays out exactly
+    these drafts, then finds them laid out.
     """
     from dosing import __version__
     from dosing.documents import render
@@ -35,6 +38,8 @@ def prepare_order(db, user, protocol, patient_toml: str, phase: str, request):
         replaces=pending.previous.id if pending.previous else None, changes=list(pending.changes), patient_toml=patient_toml,
         options=pending.options, orders=pending.computed, warnings=warnings(pending), tool_version=__version__,
         regimen_sha256=pending.regimen_sha256, drafts=drafts)
+    if layout is not None:
+        layout.ahead([html for _, _, html in drafts])
     return orders.get_order(db, order_id)
 
 
@@ -47,28 +52,28 @@ def preview_order(db, protocol, patient_toml: str, phase: str, request) -> dict:
     return {"frames": frames, "version": pending.version, "notes": warnings(pending)}
 
 
-def issue_order(db, user, order_id: str, layout_lock):
+def issue_order(db, user, order_id: str, layout):
     """Lay out a verified order's PDFs from the drafts the verifier saw, and issue them.
 
-    Role and state are checked first, and the state again under the lock, so
-    of several pharmacists pressing Issue at once only the first waits for the
-    layout (seconds): the others are told at once. orders.issue checks the
-    state a last time in its own transaction (another server process may share
-    the database but not this lock).
+    `layout` (dosing.printing.pool.Layout) lays them out on the server's printer,
+    beside other requests' documents, or finds them in its cache (laid out
+    ahead when the order was prepared). Role and state are checked first, so a
+    nurse or an order not verified is told at once; of several pharmacists
+    pressing Issue at once, the printer lays the same documents out once for
+    all of them, and orders.issue, checking the state again in its own
+    transaction, lets only the first issue them: the others are told it is issued.
+    PrinterError (the printer stopped) passes up, and nothing is issued.
     """
-    from dosing.documents import render
     from dosing.output import safe_stem
     from dosing.store import orders
 
     _must_be_pharmacist(user, "issue an order")
-    _must_be_verified(orders.get_order(db, order_id))
-    with layout_lock:  # one PDF laid out at a time: WeasyPrint is not made for threads
-        order = orders.get_order(db, order_id)
-        _must_be_verified(order)
-        stem = safe_stem(order.patient_id, order.phase, date.fromisoformat(order.start))
-        stem += f"_v{order.version}" if order.version > 1 else ""
-        files = {f"{stem}_{d['kind']}.pdf": render.pdf_from_html(d["html"]) for d in order.drafts}
-        orders.issue(db, user, order_id, files)
+    order = orders.get_order(db, order_id)
+    _must_be_verified(order)
+    stem = safe_stem(order.patient_id, order.phase, date.fromisoformat(order.start))
+    stem += f"_v{order.version}" if order.version > 1 else ""
+    pdfs = layout.pdfs([d["html"] for d in order.drafts])
+    orders.issue(db, user, order_id, {f"{stem}_{d['kind']}.pdf": pdf for d, pdf in zip(order.drafts, pdfs, strict=True)})
     return orders.get_order(db, order_id)
 
 

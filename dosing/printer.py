@@ -63,7 +63,7 @@ class Printer:
             self._local.append(list(htmls))
             return
         try:
-            self._connection.send(("layout", self._submitted, list(htmls), self._cache))
+            self._connection.send(("layout", self._submitted, list(htmls), self._cache, False))
         except OSError as exc:
             raise PrinterError(f"the PDF printer process stopped ({exc or type(exc).__name__})") from None
         self._submitted += 1

@@ -20,7 +20,7 @@ used entries going first.
 
 import hashlib
 import os
-import tempfile
+import secrets
 import time
 from functools import cache
 from pathlib import Path
@@ -37,6 +37,7 @@ LIMIT_BYTES = 200 * 1024 * 1024
 
 _MAGIC = b"dosing layout cache 1\n"
 _SUFFIX = ".pdf-entry"
+_WRITING = ".writing-"  #: an entry being written; never read
 _STALE_TEMPORARY_SECONDS = 3600  # a temporary file this old belongs to a writer that died
 
 
@@ -85,15 +86,18 @@ class LayoutCache:
         ])
         if len(header) + len(pdf) > self.limit_bytes:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+        # Never the output folder itself: that is made, and checked, by the issuing (dosing.output).
+        self.folder.mkdir(exist_ok=True)
+        temporary = self.folder / f"{_WRITING}{secrets.token_hex(8)}"
+        # 0666 less the umask, as the folder's other files: a shared folder's group reads it too
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(header)
                 file.write(pdf)
             os.replace(temporary, self.folder / f"{wanted}{_SUFFIX}")
         except BaseException:
-            _remove(Path(temporary))
+            _remove(temporary)
             raise
         self.trim()
 
@@ -109,7 +113,7 @@ class LayoutCache:
                 status = entry.stat()
             except OSError:
                 continue
-            if entry.name.startswith(".writing-"):
+            if entry.name.startswith(_WRITING):
                 if now - status.st_mtime > _STALE_TEMPORARY_SECONDS:
                     _remove(Path(entry.path))
                 continue

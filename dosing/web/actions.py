@@ -32,7 +32,15 @@ def plan(patient, protocol):
 
 
 def sheets(path, values: dict, preview: bool, protocol, out, layout) -> dict:
-    """The sheets previewed (nothing written), or issued into `out` as `dosing sheet` issues them."""
+    """The sheets previewed, or issued into `out` as `dosing sheet` issues them.
+
+    `layout` (dosing.printing.pool.Layout) lays the PDFs out on the server's
+    printer. A preview writes no sheet, but has the printer lay out, when it is
+    idle, the very documents an Issue of these inputs would print, into the
+    output folder's layout cache: the Issue then finds them laid out. The
+    preview's HTML is the Issue's (the same prepare, the same documents), and
+    the cache gives a PDF only for exactly the HTML it was laid out from.
+    """
     from dosing.documents import render
     from dosing.issuing import prepare
     from dosing.regimen import load_phase
@@ -44,10 +52,10 @@ def sheets(path, values: dict, preview: bool, protocol, out, layout) -> dict:
         frames = [{"title": d.title, "kind": d.kind, "html": render.html(d)} for d in pending.documents]
         already = pending.issued_already  # nothing differs from the version issued: the page says so, and offers no Issue
         issued = {"version": already.version, "issued_at": already.issued_at} if already is not None else None
+        if already is None:  # an Issue is offered: its documents laid out ahead
+            layout.ahead([frame["html"] for frame in frames])
         return {"preview": {"frames": frames, "version": pending.version, "issued_already": issued}, "notes": _warnings(pending)}
-    with layout:  # one PDF laid out at a time: WeasyPrint is not made for threads
-        made = [render.pdf(d) for d in pending.documents]
-        written = pending.finish(made)
+    written = pending.finish(layout.pdfs([render.html(d) for d in pending.documents]))
     return {"issued": [p.name for p in written], "notes": pending.recovered + _warnings(pending)}
 
 
@@ -67,8 +75,7 @@ def resume(path, values: dict, protocol, out, layout) -> dict:
                           bag_hours=request.bag_hours, override_pathway=request.override_pathway, out=out, format="pdf",
                           override_dates=request.override_dates, today=None)
     found = resumed(path, protocol, asked)
-    with layout:
-        written = found.finish([render.pdf(d) for d in found.documents])
+    written = found.finish(layout.pdfs([render.html(d) for d in found.documents]))
     return {"issued": [p.name for p in written], "notes": found.recovered + list(found.said)}
 
 

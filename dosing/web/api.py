@@ -15,6 +15,7 @@ import re
 import flask
 
 from dosing.errors import InputError
+from dosing.printer import PrinterError
 from dosing.requests import (OptionError, Request, parse_bag_hours, parse_clock, parse_date, parse_documents, parse_moment,
                              parse_reason, parse_weeks)
 from dosing.web import api_errors, auth
@@ -31,8 +32,8 @@ ADMINISTRATION_FIELDS = ("item", "given", "given_at", "given_by", "checked_by", 
 ORDER_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def blueprint(database, protocol, regimens, layout_lock) -> flask.Blueprint:
-    """The API's routes under /api, on this database and regimen data; PDFs laid out one at a time under `layout_lock`."""
+def blueprint(database, protocol, regimens, layout) -> flask.Blueprint:
+    """The API's routes under /api, on this database and regimen data; PDFs laid out by `layout` (dosing.printing.pool.Layout)."""
     from dosing import pharmacy
     from dosing.store import accounts, orders
 
@@ -80,7 +81,7 @@ def blueprint(database, protocol, regimens, layout_lock) -> flask.Blueprint:
             raise InputError(unknown[0], "is not something an order is prepared with", f"send only: {', '.join(sorted(known))}")
         patient_toml, phase = _text(body, "patient_toml"), _text(body, "phase")
         request = _sheet_request(body)
-        order = pharmacy.prepare_order(database, auth.current_user(), protocol, patient_toml, phase, request)
+        order = pharmacy.prepare_order(database, auth.current_user(), protocol, patient_toml, phase, request, layout)
         return flask.jsonify(order.as_json()), 201, {"Location": f"/api/orders/{order.id}"}
 
     @api.get("/orders/<order_id>")
@@ -106,7 +107,10 @@ def blueprint(database, protocol, regimens, layout_lock) -> flask.Blueprint:
     @writer("pharmacist")
     def issue(order_id):
         _body()
-        issued = pharmacy.issue_order(database, auth.current_user(), _order_id(order_id), layout_lock)
+        try:
+            issued = pharmacy.issue_order(database, auth.current_user(), _order_id(order_id), layout)
+        except PrinterError as exc:
+            return refusal(503, str(exc), "issue it again; if the printer keeps stopping, restart the server and tell its keeper")
         urls = [flask.url_for("api.document", order_id=issued.id, name=d["name"]) for d in issued.documents]
         return flask.jsonify({"id": issued.id, "state": issued.state, "documents": urls})
 

@@ -14,13 +14,13 @@ import hmac
 import json
 import secrets
 import tempfile
-import threading
 from pathlib import Path
 
 import flask
 
 from dosing.errors import InputError, RegimenError
 from dosing.patient import MAX_FILE_BYTES
+from dosing.printer import PrinterError
 from dosing.requests import DOCUMENTS, PHASES
 from dosing.web import actions
 from dosing.web.form import (ARRAYS, PATIENT_BOXES, ROW_BOXES, SHEET_BOXES, form_field, form_rows, form_values, lab_tests,
@@ -40,23 +40,28 @@ NEEDS_PREVIEW = ("these inputs have not been previewed: the form changed since t
 
 
 def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
-               database=None) -> flask.Flask:
+               database=None, printer=None) -> flask.Flask:
     """The web page; `out` is where sheets and the issue log go, as `dosing sheet --out`.
 
     `hosts`: the names a request may be addressed to (loopback is always one).
     `database` (a dosing.store.Database whose users log in): the pharmacy team's
     server, with logins and the prepare -> verify -> issue chain (dosing.web.team).
+    `printer` (a dosing.printing.pool.PrinterPool): where every request's PDFs are laid out,
+    side by side on every core; `dosing serve` starts it before its threads (without one, this
+    process's own, started at the first PDF). Laid-out PDFs are kept in `out`/.layout-cache.
     """
-    from dosing.regimen import load_protocol
+    from dosing.documents.layout_cache import LayoutCache
     from dosing.documents.render import templates_directory
+    from dosing.printing.pool import Layout, shared
+    from dosing.regimen import load_protocol
 
     app = flask.Flask("dosing.web", template_folder=str(templates_directory() / "web"), static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_FILE_BYTES
     app.jinja_env.undefined = __import__("jinja2").StrictUndefined
     protocol = load_protocol(regimens)
     token, cookie = secrets.token_urlsafe(32), secrets.token_urlsafe(32)  # made when the server starts, never stored
-    layout = threading.Lock()  # one PDF laid out at a time: WeasyPrint is not made for threads
     out = Path(out)
+    layout = Layout(printer or shared(), LayoutCache.inside(out))
     tests = lab_tests()
     allowed = {name.lower().rstrip(".") for name in hosts} | set(LOOPBACK_NAMES)
     team = None
@@ -177,6 +182,8 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
                 return refused(values, exc, where, plan=plan)
             except RegimenError as exc:
                 return page(values, {}, 422, plan=plan, problems=[f"regimen data: {exc}"])
+            except PrinterError as exc:  # the printer stopped: nothing was written, and a new one is starting
+                return page(values, {}, 503, plan=plan, problems=[str(exc)])
 
     def _preview(path, values) -> dict:
         """The sheets as they will print; earlier versions looked up where this server keeps them."""

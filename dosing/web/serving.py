@@ -9,12 +9,14 @@ The mode follows the database, never a guess:
 An SQLite file that does not exist is never made just to look for users in it.
 
 waitress (a production WSGI server, pure Python, on every platform) runs the
-app with 8 threads; PDFs are still laid out one at a time (the app's layout
-lock: WeasyPrint is not made for threads). Behind the hospital's TLS proxy,
-`trusted_proxy` lets that one address say the request came over https, to
-which host and from where (X-Forwarded-Proto, -Host, -For), so cookies are
-Secure and the log names the real client; from anyone else those headers are
-dropped.
+app with 8 threads. Before they start, `serve` starts the printer
+(dosing.printing.pool): one process that warms WeasyPrint once and lays out
+every request's PDFs side by side on every core (WeasyPrint is not made for
+threads, so no request thread lays out a page itself); it stops with the
+server. Behind the hospital's TLS proxy, `trusted_proxy` lets that one
+address say the request came over https, to which host and from where
+(X-Forwarded-Proto, -Host, -For), so cookies are Secure and the log names the
+real client; from anyone else those headers are dropped.
 """
 
 import ipaddress
@@ -72,8 +74,11 @@ def team_database(db_url: str | None):
 
 
 def make_server(host: str, port: int, out: Path, regimens: Path | None, db_url: str | None = None, allowed=(),
-                trusted_proxy: str | None = None):
-    """(the waitress server, what it serves, said in a line) ready to run; an InputError when it must not start."""
+                trusted_proxy: str | None = None, printer=None):
+    """(the waitress server, what it serves, said in a line) ready to run; an InputError when it must not start.
+
+    `printer`: the dosing.printing.pool.PrinterPool its requests lay PDFs out on (see create_app).
+    """
     import waitress
 
     from dosing.web.app import create_app
@@ -84,7 +89,7 @@ def make_server(host: str, port: int, out: Path, regimens: Path | None, db_url: 
         raise InputError("--host", f"{host} is not only this machine, and there are no accounts to log in with, so anyone who "
                          "could reach the page could issue sheets", f"create accounts first: {CREATE_ACCOUNTS}{where}; or serve "
                          "on 127.0.0.1 (the single-user page)")
-    app = create_app(out, regimens, hosts=allowed_hosts(host, allowed), database=database)
+    app = create_app(out, regimens, hosts=allowed_hosts(host, allowed), database=database, printer=printer)
     proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_headers": PROXY_HEADERS} if trusted_proxy else {}
     try:
         server = waitress.create_server(app, host=host, port=port, threads=THREADS, ident="dosing", **proxy)
@@ -102,16 +107,22 @@ def make_server(host: str, port: int, out: Path, regimens: Path | None, db_url: 
 def serve(host: str, port: int, out: Path, regimens: Path | None, db_url: str | None = None, allowed_hosts=(),
           trusted_proxy: str | None = None) -> int:
     """Run the page until Ctrl-C; 3 (and why, on standard error) when it must not or cannot start."""
-    from dosing.documents.render import warm_up
+    from dosing.printing.pool import PrinterPool
 
+    # Started first, before waitress starts its threads, and warming while the regimen data loads:
+    # the first PDF a pharmacist asks for comes out as fast as the rest.
+    printer = PrinterPool()
+    printer.start()
     try:
-        server, what = make_server(host, port, out, regimens, db_url, allowed_hosts, trusted_proxy)
-    except InputError as exc:
-        print(f"dosing: refused: {exc}", file=sys.stderr)
-        return 3
-    warm_up()  # the first PDF a pharmacist asks for comes out as fast as the rest
-    # 0.0.0.0 and :: are "every address", not one a browser can open: give this machine's name instead
-    shown = socket.getfqdn() if host in ("0.0.0.0", "::", "") else f"[{host}]" if ":" in host else host
-    print(f"dosing: open http://{shown}:{server.effective_port}/ in your browser. {what}. Ctrl-C stops.", flush=True)
-    server.run()  # returns on Ctrl-C, after waitress has stopped its threads
-    return 0
+        try:
+            server, what = make_server(host, port, out, regimens, db_url, allowed_hosts, trusted_proxy, printer)
+        except InputError as exc:
+            print(f"dosing: refused: {exc}", file=sys.stderr)
+            return 3
+        # 0.0.0.0 and :: are "every address", not one a browser can open: give this machine's name instead
+        shown = socket.getfqdn() if host in ("0.0.0.0", "::", "") else f"[{host}]" if ":" in host else host
+        print(f"dosing: open http://{shown}:{server.effective_port}/ in your browser. {what}. Ctrl-C stops.", flush=True)
+        server.run()  # returns on Ctrl-C, after waitress has stopped its threads
+        return 0
+    finally:
+        printer.stop()  # and its workers: no process outlives the server (a killed server's printer sees it go, and leaves)

@@ -23,13 +23,13 @@ from dosing.web import auth, team_pages
 OPEN = {("GET", "/login"), ("HEAD", "/login"), ("POST", "/login"), ("POST", "/api/login")}
 
 
-def install(app: flask.Flask, database, protocol, regimens, layout_lock) -> None:
+def install(app: flask.Flask, database, protocol, regimens, layout) -> None:
     """The API under /api and the pages /login, /logout, /orders, /orders/<id>, its documents, and /audit."""
     from dosing.web import api
 
     app.extensions[team_pages.KEY] = team_pages.Team(database=database, protocol=protocol, regimens=regimens,
-                                                      layout_lock=layout_lock)
-    app.register_blueprint(api.blueprint(database, protocol, regimens, layout_lock))
+                                                      layout=layout)
+    app.register_blueprint(api.blueprint(database, protocol, regimens, layout))
     app.register_blueprint(team_pages.blueprint())
 
 
@@ -68,7 +68,7 @@ def prepare_from_form(values: dict, patient_path: Path, protocol, regimens) -> f
     request = sheet_request(values, patient_path.parent)  # nothing is written there: earlier versions are in the database
     try:
         view = pharmacy.prepare_order(team_pages.current().database, auth.current_user(), protocol,
-                                      patient_path.read_text(encoding="utf-8"), phase, request)
+                                      patient_path.read_text(encoding="utf-8"), phase, request, team_pages.current().layout)
     except (orders.NotAllowed, orders.Conflict) as exc:
         return team_pages.refusal(exc)
     return flask.redirect(flask.url_for("team.order", order_id=view.id), 303)

@@ -15,6 +15,7 @@ import attrs
 import flask
 
 from dosing.errors import InputError, RegimenError
+from dosing.printer import PrinterError
 from dosing.web import auth
 from dosing.web.team_views import detail_text, moment, now_text, record_rows, totals_rows, work_lists
 
@@ -30,7 +31,7 @@ class Team:
     database: object
     protocol: object
     regimens: object
-    layout_lock: object
+    layout: object  #: dosing.printing.pool.Layout: the server's printer and layout cache
 
 
 def current() -> Team:
@@ -96,7 +97,7 @@ def blueprint() -> flask.Blueprint:
     def issue(order_id):
         from dosing import pharmacy
 
-        return _step(order_id, "issued", lambda db, user: pharmacy.issue_order(db, user, order_id, current().layout_lock))
+        return _step(order_id, "issued", lambda db, user: pharmacy.issue_order(db, user, order_id, current().layout))
 
     @pages.post("/orders/<order_id>/administrations")
     def administration(order_id):
@@ -157,7 +158,7 @@ def status_of(exc: Exception) -> int:
     from dosing.store import orders
 
     for kind, status in ((orders.NotAllowed, 403), (orders.Conflict, 409), (orders.NotFound, 404), (InputError, 422),
-                         (RegimenError, 422)):
+                         (RegimenError, 422), (PrinterError, 503)):
         if isinstance(exc, kind):
             return status
     raise exc
@@ -169,7 +170,7 @@ def _step(order_id: str, done: str, act, typed: dict | None = None, anchor: str 
 
     try:
         act(current().database, auth.current_user())
-    except (orders.NotAllowed, orders.Conflict, orders.NotFound, InputError, RegimenError) as exc:
+    except (orders.NotAllowed, orders.Conflict, orders.NotFound, InputError, RegimenError, PrinterError) as exc:
         return show_order(order_id, [str(exc)], status_of(exc), typed)
     return flask.redirect(flask.url_for("team.order", order_id=order_id, done=done) + (f"#{anchor}" if anchor else ""), 303)
 
