@@ -14,7 +14,6 @@ import attrs
 from dosing.cli import pharmacy
 from dosing.cli.fhir_import import import_fhir
 from dosing.cli.regimen_export import regimen
-from dosing.documents.wording import sentences
 from dosing.requests import Request, ResumeRequest
 
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
@@ -35,7 +34,7 @@ def _sheet(arguments) -> int:
 
 
 def _sheets(arguments, printer) -> int:
-    from dosing.errors import InputError, RegimenError
+    from dosing.errors import RegimenError
     from dosing.regimen import load_phase, load_protocol
 
     try:
@@ -44,42 +43,36 @@ def _sheets(arguments, printer) -> int:
     except RegimenError as exc:
         print(f"dosing: refused: regimen data: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    from dosing.issuing import Pending, prepare
+    request = _request(Request, arguments)
+    if arguments.format in ("json", "fhir"):
+        return _printed(arguments, protocol, phase, request)
+    from dosing.cli.batch import issue
+    from dosing.cli.progress import Progress
+    from dosing.cli.report import Report
 
-    request, status, results = _request(Request, arguments), EXIT_OK, []
+    report = Report(len(arguments.patients))
+    try:
+        with Progress(len(arguments.patients)) as progress:
+            issue(arguments.patients, protocol, phase, request, printer, report, progress)
+    finally:  # said even when the run is stopped (Ctrl-C): what was written, and every warning for it
+        if report.lines():
+            print("\n".join(report.lines()), file=sys.stderr, flush=True)
+    return EXIT_REFUSED if report.refused else EXIT_OK
+
+
+def _printed(arguments, protocol, phase, request) -> int:
+    """--format json or fhir: the orders on standard output (one document per patient, a list for several)."""
+    from dosing.errors import InputError, RegimenError
+    from dosing.issuing import prepare
+
+    status, results = EXIT_OK, []
     for path in arguments.patients:
         try:
-            result = prepare(path, protocol, phase, request)
+            results.append(prepare(path, protocol, phase, request))
         except (InputError, RegimenError) as exc:
             print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
             status = EXIT_REFUSED
-            continue
-        if isinstance(result, Pending):
-            from dosing.documents import render
-
-            result.htmls = [render.html(d) for d in result.documents]
-            if printer is not None:
-                printer.submit(result.htmls)  # laid out while the next patient is computed
-        results.append((path, result))
-    pending = [(path, result) for path, result in results if isinstance(result, Pending)]
-    if pending:
-        made = printer.collect() if printer is not None else [h.encode("utf-8") for _, p in pending for h in p.htmls]
-        for path, result in pending:
-            mine, made = made[:len(result.documents)], made[len(result.documents):]
-            try:
-                for written in result.finish(mine):
-                    print(written)
-            except (InputError, RegimenError) as exc:
-                print(f"dosing: refused: {path}: {exc}", file=sys.stderr)
-                status = EXIT_REFUSED
-                continue
-            finally:
-                for line in result.recovered:  # a run stopped while issuing into this folder, rolled back (dosing.output)
-                    print(f"note: {line}", file=sys.stderr)
-            for warning in sentences(result.orders.findings):
-                print(f"warning: {path}: {warning}", file=sys.stderr)
-    results = [result for _, result in results]
-    if arguments.format in ("json", "fhir") and results:  # fhir: one Bundle per patient, as json gives one document each
+    if results:
         print(json.dumps(results[0] if len(arguments.patients) == 1 else results, indent=2, ensure_ascii=False))
     return status
 
@@ -146,8 +139,23 @@ def _plan(arguments) -> int:
 
 
 def _resume(arguments) -> int:
+    # As for `sheet`: the printer warms up in its own process while the new bags are computed.
+    printer = None
+    if arguments.format == "pdf":
+        from dosing.printer import Printer
+
+        printer = Printer()
+    try:
+        return _resumed(arguments, printer)
+    finally:
+        if printer is not None:
+            printer.cancel()
+
+
+def _resumed(arguments, printer) -> int:
     from dosing.errors import InputError, RegimenError
     from dosing.documents.json_orders import bag_dict
+    from dosing.printer import PrinterError
     from dosing.regimen import load_protocol
     from dosing.resumption import resume
 
@@ -170,17 +178,25 @@ def _resume(arguments) -> int:
                 "notes": list(found.said),
             }, indent=2, ensure_ascii=False))
             return EXIT_OK
+        from dosing.cli.progress import Progress
         from dosing.documents import render
 
-        make = render.pdf if arguments.format == "pdf" else lambda d: render.html(d).encode("utf-8")
-        for written in found.finish([make(d) for d in found.documents]):
-            print(written)
-        for line in found.recovered:
-            print(f"note: {line}", file=sys.stderr)
-        for line in found.said:
+        with Progress(1) as progress:
+            htmls = [render.html(d) for d in found.documents]
+            if printer is None:
+                made = [text.encode("utf-8") for text in htmls]
+            else:
+                printer.submit(htmls)
+                progress.update(documents=len(htmls))
+                made = next(printer.results())
+                progress.update(laid_out=len(made))
+            for written in found.finish(made):
+                progress.say(str(written), sys.stdout)
+            progress.update(done=1)
+        for line in [*found.recovered, *found.said]:
             print(f"note: {line}", file=sys.stderr)
         return EXIT_OK
-    except (InputError, RegimenError) as exc:
+    except (InputError, RegimenError, PrinterError) as exc:
         print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 
