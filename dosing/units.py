@@ -9,6 +9,8 @@ quantities by dosing/regimen/quantities.py.
 """
 
 import re
+import sys
+import threading
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -16,6 +18,45 @@ DEFINITIONS = Path(__file__).with_name("units.txt")
 
 # The unit a dose is ordered in, for each drug amount pint can hold.
 ORDER_UNITS = ("mg", "mcg", "units")
+
+# What pint imports only to support arrays, which no dose is: NumPy (about 80 ms
+# of every start, most of pint's own cost) and SciPy (which loads NumPy).
+PINT_OPTIONAL = ("numpy", "scipy")
+
+
+class _Unoffered:
+    """An import finder that tells pint, in the importing thread only, that NumPy and SciPy are absent.
+
+    pint.compat tries `import numpy` and `import scipy` once, when pint is first
+    imported, and works without them: NumPy is an optional dependency of pint,
+    which its own test suite runs without. A finder asked first by Python's
+    import system is the supported way to make an import fail (nothing is
+    deleted, patched or left behind); it refuses only in the thread importing
+    pint, only while pint is imported, and is removed at once, so a later
+    `import numpy` (rcpchgrowth, SciPy) works as usual. When NumPy is already
+    loaded the finder is never asked and pint uses NumPy: the results are the
+    same byte for byte (tests/test_imports.py runs every golden case both ways).
+    """
+
+    def __init__(self):
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name, path=None, target=None):
+        if threading.get_ident() == self.thread and name.partition(".")[0] in PINT_OPTIONAL:
+            raise ModuleNotFoundError(f"{name} is not offered to pint (dosing.units)", name=name)
+        return None
+
+
+def _import_pint():
+    if "pint" in sys.modules:
+        return sys.modules["pint"]
+    finder = _Unoffered()
+    sys.meta_path.insert(0, finder)
+    try:
+        import pint
+    finally:
+        sys.meta_path.remove(finder)
+    return pint
 
 
 @cache
@@ -27,8 +68,7 @@ def registry():
     processes load it in a few milliseconds. Without a writable cache folder it
     simply parses every time.
     """
-    import pint
-
+    pint = _import_pint()
     try:
         ureg = pint.UnitRegistry(on_redefinition="raise", cache_folder=":auto:")
     except OSError:
