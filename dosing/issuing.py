@@ -86,11 +86,13 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False, history
 
 
 def _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered, history=None):
-    from dosing import issue_log, output
+    from dosing import issue_log
     from dosing.errors import InputError
     from dosing.documents.json_orders import as_dict
 
     if request.format not in ("json", "fhir") and not preview and history is None:
+        from dosing import output  # writing sheets only: the JSON orders write nothing (tests/test_imports.py)
+
         # A run stopped while issuing here is rolled back first, so what the log says below is the whole truth.
         output.ready_folder(request.out)
         recovered += output.recover(request.out)
@@ -109,6 +111,7 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
     if request.format == "fhir":  # the same orders as a FHIR Bundle; like json, nothing is issued or written
         from dosing.fhir.bundle import orders_bundle
         return orders_bundle(orders)
+    from dosing import output
     from dosing.documents import documents
     from dosing.output import AlreadyIssued, NotIssued, safe_stem
 

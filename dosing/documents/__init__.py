@@ -18,13 +18,6 @@ from datetime import datetime
 
 import attrs
 
-from dosing.documents import bags, common, methotrexate
-from dosing.documents.calendar import calendar
-from dosing.documents.orders import punctures
-from dosing.documents.record import record
-from dosing.documents.unverified import values
-from dosing.documents.wording import for_administrations
-
 
 @attrs.frozen
 class Document:
@@ -39,6 +32,15 @@ def documents(orders, produced: datetime | None = None, issue: dict | None = Non
 
     `issue` is the version being issued: {"version", "replaces", "changes"}.
     """
+    # Imported here, not above: the JSON orders import dosing.documents.json_orders, which
+    # runs this package's __init__, and need none of the printed documents (tests/test_imports.py).
+    from dosing.documents import bags, common, methotrexate
+    from dosing.documents.calendar import calendar
+    from dosing.documents.orders import punctures
+    from dosing.documents.record import record
+    from dosing.documents.unverified import values
+    from dosing.documents.wording import for_administrations
+
     produced = produced or datetime.now()
     issue = issue or {"version": 1, "replaces": None, "changes": []}
     systemic = [a for a in orders.administrations if a.route != "INTRATHECAL"]
