@@ -39,10 +39,11 @@ def test_json_needs_neither_weasyprint_nor_jinja():
         "from dosing.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    assert main(['sheet', {str(EXAMPLES / 'standard-risk.toml')!r}, '--phase', 'induction', '--start', '2026-06-01', '--format', 'json']) == 0\n"
-        "print(sorted(m for m in ('weasyprint', 'jinja2') if m in sys.modules))\n"
+        "print(sorted(m for m in ('weasyprint', 'jinja2', 'dosing.printer', 'dosing.cli.progress', 'dosing.cli.batch', 'tqdm', 'rich')"
+        " if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert done.stdout.strip() == "[]", done.stderr
+    assert done.stdout.strip() == "[]", done.stderr  # nor the printer, nor the progress line
 
 
 def test_import_does_no_work():

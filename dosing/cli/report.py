@@ -29,7 +29,8 @@ class Patient:
     """One patient file's part of the report."""
 
     path: str
-    identity: str = ""  #: "MRN-100001, Petrov, Mikhail" once the file is read
+    patient_id: str = ""  #: "MRN-100001" once the file is read
+    identity: str = ""  #: "MRN-100001, Petrov, Mikhail"
     written: int = 0  #: files written
     warnings: list = attrs.Factory(list)  #: the sheets' warnings, a sentence each
     refusal: str = ""  #: the whole refusal: field, problem and fix
@@ -80,7 +81,7 @@ class Report:
 
 
 def written(entry: Patient, patient, files: int, warnings: list[str]) -> None:
-    entry.identity = _shown(f"{patient.id}, {patient.name}")
+    entry.patient_id, entry.identity = _shown(patient.id), _shown(f"{patient.id}, {patient.name}")
     entry.written, entry.warnings = files, [_shown(w) for w in warnings]
 
 
@@ -107,14 +108,14 @@ def _summary(report: Report, shared: list[str]) -> list[str]:
     refused = report.refused
     sheets = sum(p.written for p in made)
     lines = [f"Summary: {_count(sheets, 'sheet')} written for {len(made)} of {_count(report.given, 'patient')}; "
-             f"{len(refused) or 'none'} refused" + ("." if refused or not made else ".")]
+             f"{len(refused) or 'none'} refused."]
     unfinished = report.given - sum(p.done for p in report.patients)
     if unfinished:
         lines[0] += f" {unfinished} not done: the run was stopped before them."
     if made:
         besides = f" (besides the {len(shared)} for every patient)" if shared else ""
         lines.append(f"  warnings per patient{besides}: "
-                     + ", ".join(f"{p.identity.split(',')[0]} {len([w for w in p.warnings if w not in shared])}" for p in made))
+                     + ", ".join(f"{p.patient_id} {len([w for w in p.warnings if w not in shared])}" for p in made))
     lines += [f"  refused: {p.path}: {p.reason}" for p in refused]
     return lines
 
