@@ -48,14 +48,16 @@ class _Unoffered:
 
 
 def _import_pint():
-    if "pint" in sys.modules:
-        return sys.modules["pint"]
-    finder = _Unoffered()
-    sys.meta_path.insert(0, finder)
+    # Always `import pint`, never sys.modules["pint"]: a thread arriving while another is
+    # still importing pint then waits for it, as Python's import lock makes it.
+    finder = None if "pint" in sys.modules else _Unoffered()
+    if finder is not None:
+        sys.meta_path.insert(0, finder)
     try:
         import pint
     finally:
-        sys.meta_path.remove(finder)
+        if finder is not None:
+            sys.meta_path.remove(finder)
     return pint
 
 
