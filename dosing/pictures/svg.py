@@ -1,0 +1,327 @@
+"""Small pure functions that write SVG text for the sheets' pictures (issue 19).
+
+No drawing library: a picture here is a few dozen rectangles, lines and words,
+and writing them as text costs nothing at import (the JSON path never imports
+this package) and keeps every drawn value readable by the tests.
+
+How to use it (one user unit is one typographic point, so font sizes and
+stroke widths mean what they mean in templates/sheet.css):
+
+    from dosing.pictures import svg
+
+    x = svg.dates(first_day, last_day, 60, 480)      # date -> x position
+    y = svg.log(0.01, 1000, 150, 10)                 # value -> y (upwards)
+    parts = [
+        svg.axis_x(x, svg.date_ticks(first_day, last_day), y=150),
+        svg.axis_y(y, svg.log_ticks(0.01, 1000), x=60, label="µmol/L"),
+        svg.line(60, y(0.2), 480, y(0.2), dash=svg.DASHED, title="Stop: 0.2 µmol/L"),
+        svg.point(x(day), y(level), title=f"{level} µmol/L at {hour} h",
+                  data={"value": level, "hour": hour}),
+        svg.text(62, y(0.2) - 2, "stop rescue below 0.2"),
+    ]
+    picture = svg.picture(500, 170, parts, label="Methotrexate levels")
+
+`picture` returns markupsafe.Markup: put it straight into a Jinja template
+(`{{ picture }}`). Every string that came from data (a name, a phase, a title)
+is escaped here, so never build markup yourself with f-strings around data.
+
+Black and white first: tell things apart with fills from PATTERNS
+(`fill=svg.HATCH` etc.), dashes (DASHED, DOTTED) and words, never colour alone.
+Each drawn value carries a `<title>` (shown on hover in a browser, ignored by
+the PDF) and data-* attributes: tests parse the SVG with xml.etree and read the
+values back (`svg.NS` is the namespace to search with).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Callable, Iterable, Mapping
+
+from markupsafe import Markup, escape
+
+NS = {"svg": "http://www.w3.org/2000/svg"}
+
+#: Text size in points: the sheets' smallest printed words (table.record th,
+#: legend) are 7-7.5 pt, so a picture's labels read at the same size.
+FONT_PT = 7
+FONT_FAMILY = "DejaVu Sans, sans-serif"  # the sheets' font (sheet.css `html`)
+STROKE = 0.8  # pt, the sheets' table and box borders
+
+# Dash patterns (stroke-dasharray), told apart without colour.
+SOLID = None
+DASHED = "4 2"
+DOTTED = "1 1.5"
+LONG_DASH = "8 3"
+
+# Fills by pattern: url(#id) of the <pattern>s that `picture` defines.
+WHITE = "#fff"
+GREY = "#d9d9d9"   # a light solid fill, still distinct from white in print
+HATCH = "url(#pic-hatch)"       # diagonal lines
+CROSS = "url(#pic-cross)"       # cross-hatch
+DOTS = "url(#pic-dots)"
+
+_PATTERNS = Markup(
+    '<defs>'
+    '<pattern id="pic-hatch" width="4" height="4" patternUnits="userSpaceOnUse" '
+    'patternTransform="rotate(45)"><rect width="4" height="4" fill="#fff"/>'
+    '<line x1="0" y1="0" x2="0" y2="4" stroke="#000" stroke-width="0.8"/></pattern>'
+    '<pattern id="pic-cross" width="4" height="4" patternUnits="userSpaceOnUse" '
+    'patternTransform="rotate(45)"><rect width="4" height="4" fill="#fff"/>'
+    '<path d="M0 0V4M0 0H4" stroke="#000" stroke-width="0.6"/></pattern>'
+    '<pattern id="pic-dots" width="3" height="3" patternUnits="userSpaceOnUse">'
+    '<rect width="3" height="3" fill="#fff"/><circle cx="1.5" cy="1.5" r="0.6" fill="#000"/></pattern>'
+    '</defs>'
+)
+
+Scale = Callable[[float], float]
+
+
+# ---- scales: value -> position ------------------------------------------------
+
+def linear(lo: float, hi: float, start: float, end: float) -> Scale:
+    """lo..hi onto start..end (end < start for a y axis that grows upwards)."""
+    if hi == lo:
+        hi = lo + 1  # a single value: draw it at `start` rather than divide by zero
+    return lambda v: start + (float(v) - lo) * (end - start) / (hi - lo)
+
+
+def log(lo: float, hi: float, start: float, end: float) -> Scale:
+    """A base-10 log scale; values must be above zero (a level of 0 has no place on it)."""
+    if lo <= 0 or hi <= 0:
+        raise ValueError(f"a log scale needs values above 0, got {lo}..{hi}")
+    inner = linear(math.log10(lo), math.log10(hi), start, end)
+
+    def scale(v: float) -> float:
+        if v <= 0:
+            raise ValueError(f"a log scale cannot place {v}")
+        return inner(math.log10(v))
+    return scale
+
+
+def dates(first: dt.date, last: dt.date, start: float, end: float) -> Callable[[dt.date], float]:
+    """A date axis, one day the same width everywhere; a day is drawn at its start."""
+    inner = linear(first.toordinal(), last.toordinal(), start, end)
+    return lambda d: inner(d.toordinal())
+
+
+# ---- ticks -------------------------------------------------------------------
+
+def ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """About `count` round values (1, 2 or 5 times a power of ten apart) within lo..hi."""
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(count, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    n = int(math.floor((hi - first) / step + 1e-9)) + 1
+    return [round(first + i * step, 10) for i in range(n)]
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Every power of ten within lo..hi (and 1-2-5 when the range is under two decades)."""
+    low, high = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    mults = (1, 2, 5) if math.log10(hi / lo) <= 2 else (1,)
+    out = [m * 10.0 ** p for p in range(low, high + 1) for m in mults]
+    return [round(v, 12) for v in out if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
+
+
+def date_ticks(first: dt.date, last: dt.date, count: int = 8) -> list[dt.date]:
+    """Mondays (a week or several apart), or first days of months for long spans."""
+    days = (last - first).days
+    if days > count * 28:  # months
+        every = max(1, math.ceil(days / 30.4 / count))
+        d, out = dt.date(first.year, first.month, 1), []
+        while d <= last:
+            if d >= first and (d.month - 1) % every == 0:
+                out.append(d)
+            d = dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+        return out
+    weeks = max(1, math.ceil(days / 7 / count))
+    d = first + dt.timedelta(days=(7 - first.weekday()) % 7)
+    out = []
+    while d <= last:
+        out.append(d)
+        d += dt.timedelta(weeks=weeks)
+    return out
+
+
+def day_label(d: dt.date) -> str:
+    """'12 Jan' (the year only on 1 January): short enough for a tick."""
+    return d.strftime("%-d %b %Y") if (d.month, d.day) == (1, 1) else d.strftime("%-d %b")
+
+
+def number(v: float) -> str:
+    """A tick's label without trailing zeros (0.05, 2, 1000)."""
+    return f"{v:.6g}"
+
+
+# ---- shapes --------------------------------------------------------------------
+
+def _n(v: float) -> str:
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+_DATA_KEY = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def _attrs(attrs: Mapping[str, object], data: Mapping[str, object] | None, cls: str | None) -> Markup:
+    out = []
+    items = dict(attrs)
+    if cls:
+        items["class"] = cls
+    for key, value in (data or {}).items():
+        if not _DATA_KEY.match(key):
+            raise ValueError(f"data attribute name {key!r}: use lower-case letters, digits and '-'")
+        items[f"data-{key}"] = value
+    for key, value in items.items():
+        if value is None:
+            continue
+        if isinstance(value, float):
+            value = _n(value)
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        out.append(Markup(' {}="{}"').format(Markup(key), value))  # format() escapes value
+    return Markup("").join(out)
+
+
+def _element(tag: str, attrs: Mapping[str, object], title: str | None = None,
+             data: Mapping[str, object] | None = None, cls: str | None = None,
+             body: str | Markup | None = None) -> Markup:
+    inner = Markup("")
+    if title is not None:
+        inner += Markup("<title>{}</title>").format(title)
+    if body is not None:
+        inner += escape(body)
+    attributes = _attrs(attrs, data, cls)
+    if not inner:
+        return Markup("<{}{}/>").format(Markup(tag), attributes)
+    return Markup("<{0}{1}>{2}</{0}>").format(Markup(tag), attributes, inner)
+
+
+def rect(x: float, y: float, width: float, height: float, *, fill: str = WHITE,
+         stroke: str = "#000", dash: str | None = SOLID, title: str | None = None,
+         data: Mapping[str, object] | None = None, cls: str | None = None) -> Markup:
+    return _element("rect", {"x": float(x), "y": float(y), "width": float(max(width, 0)),
+                             "height": float(max(height, 0)), "fill": fill, "stroke": stroke,
+                             "stroke-width": STROKE, "stroke-dasharray": dash}, title, data, cls)
+
+
+def line(x1: float, y1: float, x2: float, y2: float, *, width: float = STROKE,
+         dash: str | None = SOLID, title: str | None = None,
+         data: Mapping[str, object] | None = None, cls: str | None = None) -> Markup:
+    return _element("line", {"x1": float(x1), "y1": float(y1), "x2": float(x2), "y2": float(y2),
+                             "stroke": "#000", "stroke-width": float(width),
+                             "stroke-dasharray": dash}, title, data, cls)
+
+
+def polyline(points: Iterable[tuple[float, float]], *, width: float = 1.2,
+             dash: str | None = SOLID, title: str | None = None,
+             data: Mapping[str, object] | None = None, cls: str | None = None) -> Markup:
+    coords = " ".join(f"{_n(float(x))},{_n(float(y))}" for x, y in points)
+    return _element("polyline", {"points": coords, "fill": "none", "stroke": "#000",
+                                 "stroke-width": float(width), "stroke-dasharray": dash},
+                    title, data, cls)
+
+
+def step_points(points: Iterable[tuple[float, float]], end_x: float | None = None) -> list[tuple[float, float]]:
+    """A running total's steps: flat until the next point, then straight up (or down)."""
+    out: list[tuple[float, float]] = []
+    for x, y in points:
+        if out:
+            out.append((x, out[-1][1]))
+        out.append((x, y))
+    if out and end_x is not None and end_x > out[-1][0]:
+        out.append((end_x, out[-1][1]))
+    return out
+
+
+def point(x: float, y: float, *, shape: str = "circle", size: float = 2.2, filled: bool = True,
+          title: str | None = None, data: Mapping[str, object] | None = None,
+          cls: str | None = None) -> Markup:
+    """A marker centred on (x, y): 'circle', 'square', 'diamond' or 'triangle'; filled or open
+    tells two series apart in black and white. Its centre is also in data-x/data-y."""
+    fill = "#000" if filled else "#fff"
+    common = {"fill": fill, "stroke": "#000", "stroke-width": STROKE}
+    data = {**(data or {}), "x": float(x), "y": float(y)}
+    if shape == "circle":
+        return _element("circle", {"cx": float(x), "cy": float(y), "r": float(size), **common},
+                        title, data, cls)
+    if shape == "square":
+        return _element("rect", {"x": float(x - size), "y": float(y - size), "width": float(2 * size),
+                                 "height": float(2 * size), **common}, title, data, cls)
+    corners = {"diamond": [(0, -1.3), (1.3, 0), (0, 1.3), (-1.3, 0)],
+               "triangle": [(0, -1.4), (1.3, 1), (-1.3, 1)]}[shape]
+    pts = " ".join(f"{_n(x + dx * size)},{_n(y + dy * size)}" for dx, dy in corners)
+    return _element("polygon", {"points": pts, **common}, title, data, cls)
+
+
+def text(x: float, y: float, words: str, *, anchor: str = "start", bold: bool = False,
+         size: float = FONT_PT, italic: bool = False, white_behind: bool = False,
+         cls: str | None = None, data: Mapping[str, object] | None = None) -> Markup:
+    """Words at (x, y) (the baseline); anchor 'start', 'middle' or 'end'. `white_behind`
+    draws a white halo so a label stays legible over lines and hatching."""
+    attrs = {"x": float(x), "y": float(y), "font-size": float(size), "font-family": FONT_FAMILY,
+             "text-anchor": anchor, "font-weight": "bold" if bold else None,
+             "font-style": "italic" if italic else None}
+    if white_behind:
+        attrs.update({"stroke": "#fff", "stroke-width": 2.2, "paint-order": "stroke"})
+    return _element("text", attrs, data=data, cls=cls, body=str(words))
+
+
+def group(parts: Iterable[Markup], *, cls: str | None = None, title: str | None = None,
+          data: Mapping[str, object] | None = None) -> Markup:
+    return _element("g", {}, title, data, cls, body=Markup("").join(parts))
+
+
+# ---- axes -----------------------------------------------------------------------
+
+def axis_x(scale: Callable, values: Iterable, *, y: float, label: Callable = None,
+           grid_to: float | None = None, title: str | None = None) -> Markup:
+    """Ticks and labels along y; `label(value)` gives each tick's words (dates: day_label).
+    `grid_to` draws a faint dotted line up to that y for each tick."""
+    values = list(values)
+    label = label or (day_label if values and isinstance(values[0], dt.date) else number)
+    parts = []
+    for v in values:
+        x = scale(v)
+        parts.append(line(x, y, x, y + 3, cls="tick", data={"value": v}))
+        if grid_to is not None:
+            parts.append(line(x, grid_to, x, y, width=0.3, dash=DOTTED, cls="grid"))
+        parts.append(text(x, y + 3 + FONT_PT, label(v), anchor="middle"))
+    if title:
+        parts.append(text((scale(values[0]) + scale(values[-1])) / 2 if values else 0,
+                          y + 5 + 2 * FONT_PT, title, anchor="middle", italic=True))
+    return group(parts, cls="axis-x")
+
+
+def axis_y(scale: Scale, values: Iterable[float], *, x: float, label: Callable = number,
+           grid_to: float | None = None, title: str | None = None) -> Markup:
+    """Ticks and labels left of x; `title` (the unit) is written above the axis."""
+    values = list(values)
+    parts = []
+    for v in values:
+        y = scale(v)
+        parts.append(line(x - 3, y, x, y, cls="tick", data={"value": v}))
+        if grid_to is not None:
+            parts.append(line(x, y, grid_to, y, width=0.3, dash=DOTTED, cls="grid"))
+        parts.append(text(x - 4, y + FONT_PT * 0.35, label(v), anchor="end"))
+    if title and values:
+        parts.append(text(x, min(scale(v) for v in values) - FONT_PT, title, anchor="middle", italic=True))
+    return group(parts, cls="axis-y")
+
+
+# ---- the picture ------------------------------------------------------------------
+
+def picture(width: float, height: float, parts: Iterable[Markup], *, label: str,
+            cls: str = "picture") -> Markup:
+    """The whole <svg>: width x height points, `label` its accessible name (role=img).
+    Inline SVG: nothing fetched, the sheet stays self-contained."""
+    return Markup(
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" class="{cls}" '
+        'width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}" aria-label="{label}">'
+        '<title>{label}</title>{defs}{body}</svg>'
+    ).format(cls=cls, w=_n(width), h=_n(height), label=label, defs=_PATTERNS,
+             body=Markup("").join(parts))
