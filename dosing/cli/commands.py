@@ -13,6 +13,7 @@ import attrs
 
 from dosing.cli import pharmacy
 from dosing.cli.fhir_import import import_fhir
+from dosing.cli.plan import plan_command
 from dosing.cli.regimen_export import regimen
 from dosing.requests import Request, ResumeRequest
 
@@ -99,45 +100,6 @@ def _serve(arguments) -> int:
         return EXIT_REFUSED
 
 
-def _plan(arguments) -> int:
-    from dosing import patient as patients
-    from dosing.errors import InputError, RegimenError
-    from dosing.pathway import plan, with_dates
-    from dosing.regimen import load_protocol
-
-    try:
-        patient = patients.load(arguments.patient)
-        protocol = load_protocol(arguments.regimens)
-        result = with_dates(plan(patient, protocol), protocol, patient, arguments.start)
-    except (InputError, RegimenError) as exc:
-        print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    if arguments.format == "json":
-        print(json.dumps({
-            "patient": {"id": patient.id, "birth_date": patient.birth_date.isoformat()},
-            "initial_risk": result.initial_risk,
-            "current_risk": result.current_risk,
-            "phases": list(result.phases),
-            "awaiting": result.awaiting,
-            "off_protocol": result.off_protocol,
-            "reasons": list(result.reasons),
-            "estimated": [{"phase": s.phase, "start": s.start and s.start.isoformat(), "end": s.end and s.end.isoformat()} for s in result.steps],
-        }, indent=2, ensure_ascii=False))
-        return EXIT_OK
-    print(f"{patient.name} ({patient.id}), born {patient.birth_date}, diagnosed {patient.diagnosis_date}")
-    print(f"Risk group: {result.initial_risk} at diagnosis, {result.current_risk} now")
-    for reason in result.reasons:
-        print(f"  - {reason}")
-    print("Phases (estimated dates; counts and results decide the real ones):")
-    for step in result.steps:
-        when = f"from {step.start}" + (f" to {step.end}" if step.end else " (referral)")
-        print(f"  {step.phase:<16} {when}")
-    if result.off_protocol:
-        print("OFF PROTOCOL: nothing further is planned.")
-    print(f"Awaiting: {result.awaiting or 'nothing'}")
-    return EXIT_OK
-
-
 def _resume(arguments) -> int:
     # As for `sheet`: the printer warms up in its own process while the new bags are computed.
     printer = None
@@ -219,5 +181,5 @@ def _request(kind, arguments):
     return kind(**{name: getattr(arguments, name) for name in attrs.fields_dict(kind)})
 
 
-COMMANDS = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify, "serve": _serve,
+COMMANDS = {"plan": plan_command, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify, "serve": _serve,
             "users": pharmacy.users, "db": pharmacy.database, "regimen": regimen, "import-fhir": import_fhir}
