@@ -13,6 +13,10 @@ over the whole age range. Reading another library's data files could break
 silently when it changes their layout, so it never does: tables that cannot
 be read (missing, moved, renamed fields) make a warning on every sheet saying
 the growth check was not done, and tests/test_growth.py fails.
+
+Nothing here imports rcpchgrowth, SciPy or NumPy, so the JSON orders never load
+them (tests/test_imports.py). A document that draws centile lines with
+rcpchgrowth's public functions imports them inside the function that draws.
 """
 
 import bisect

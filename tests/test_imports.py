@@ -24,17 +24,20 @@ from tests.conftest import ROOT
 START = "2026-06-01"
 SHEET = ["sheet", "examples/standard-risk.toml", "--phase", "induction", "--start", START]
 
-# Never loaded by any command that makes sheets: arrays, the growth library's SciPy
-# functions, FHIR's models, the server and its database.
-NEVER = ("numpy", "scipy", "rcpchgrowth", "fhir", "fhir_core", "pydantic", "flask", "werkzeug", "sqlalchemy",
-         "psycopg", "psycopg2", "alembic")
+# Never loaded by any command that makes sheets: FHIR's models, the server and its database.
+NEVER = ("fhir", "fhir_core", "pydantic", "flask", "werkzeug", "sqlalchemy", "psycopg", "psycopg2", "alembic")
+# Arrays and rcpchgrowth's public (SciPy) functions: the growth check reads its tables without them
+# (dosing/growth.py). A document that draws centile lines with them (issue 19) may load them, imported
+# where it draws: then they leave NOT_FOR_DOCUMENTS only, never NOT_FOR_JSON.
+ARRAYS = ("numpy", "scipy", "rcpchgrowth")
+NOT_FOR_DOCUMENTS = NEVER + ARRAYS
 # Not loaded for the JSON orders either: templates, layout, and the printed documents' own modules.
-NOT_FOR_JSON = NEVER + ("jinja2", "markupsafe", "weasyprint", "pydyf", "tinycss2", "PIL", "fontTools",
+NOT_FOR_JSON = NEVER + ARRAYS + ("jinja2", "markupsafe", "weasyprint", "pydyf", "tinycss2", "PIL", "fontTools",
                         "dosing.documents.record", "dosing.documents.calendar", "dosing.documents.common",
                         "dosing.documents.orders", "dosing.documents.render", "dosing.output", "dosing.printer",
                         "dosing.printing", "dosing.web", "dosing.store.models")
 # HTML: templates, but no layout in this process (a PDF is laid out by the printer process).
-NOT_FOR_HTML = NEVER + ("weasyprint", "pydyf")
+NOT_FOR_HTML = NOT_FOR_DOCUMENTS + ("weasyprint", "pydyf")
 
 
 def loaded(argv: list[str]) -> set[str]:
@@ -72,8 +75,14 @@ def test_the_html_documents_load_no_arrays_layout_or_server(tmp_path):
 def test_the_pdf_command_loads_no_arrays_or_server(tmp_path):
     # This process computes and renders; the layout is the printer process's (dosing.printer).
     modules = loaded([*SHEET, "--out", str(tmp_path / "out")])
-    assert unwanted(modules, NEVER) == []
+    assert unwanted(modules, NOT_FOR_DOCUMENTS) == []
     assert len(list((tmp_path / "out").glob("*.pdf"))) == 4
+
+
+def test_the_fhir_orders_load_fhir_but_no_arrays_templates_or_server():
+    modules = loaded([*SHEET, "--format", "fhir"])
+    assert unwanted(modules, NOT_FOR_JSON[len(NEVER):] + ("flask", "sqlalchemy")) == []
+    assert "fhir.resources" in modules
 
 
 GOLDEN_BOTH_WAYS = """
