@@ -307,3 +307,38 @@ def test_stopping_the_server_stops_its_printer_and_workers(tmp_path, how):
         assert process.returncode == 0
     for pid in (printer, *workers):
         _wait_until(lambda: not _running(pid), 15, f"process {pid} outlived the server")
+
+
+def test_a_team_order_issued_after_its_prepare_finds_its_drafts_laid_out(database_url, tmp_path, pool):
+    from datetime import date
+
+    from dosing import pharmacy
+    from dosing.documents.layout_cache import LayoutCache
+    from dosing.printing.pool import Layout
+    from dosing.regimen import load_protocol
+    from dosing.requests import Request
+    from dosing.store import accounts, open_database, orders
+
+    db = open_database(database_url)
+    try:
+        for name in ("anna", "boris"):
+            accounts.add_user(db, name, "pharmacist", "correct horse battery")
+        anna, boris = (accounts.SessionUser(name=n, role="pharmacist", csrf_token="", session_id=0) for n in ("anna", "boris"))
+        out = tmp_path / "sheets"
+        out.mkdir()
+        layout = Layout(pool, LayoutCache.inside(out))
+        text = (Path(__file__).parent.parent / "examples" / "standard-risk.toml").read_text(encoding="utf-8")
+        request = Request(start=date(2026, 6, 1), out=tmp_path / "scratch")
+        order = pharmacy.prepare_order(db, anna, load_protocol(None), text, "induction", request, layout)
+        cache = out / ".layout-cache"
+        _wait_until(lambda: cache.is_dir() and len(list(cache.glob("*.pdf-entry"))) == 4, 120, "the drafts were not laid out ahead")
+        kept = {p.read_bytes().partition(b"\n\n")[2] for p in cache.glob("*.pdf-entry")}
+        orders.verify(db, boris, order.id)
+        started = time.perf_counter()
+        issued = pharmacy.issue_order(db, anna, order.id, layout)
+        took = time.perf_counter() - started
+        assert issued.state == "issued"
+        assert {orders.document(db, d["name"])[1] for d in issued.documents} == kept  # the drafts' very layouts
+        print(f"\nteam server: an order issued after its prepare laid its drafts out ahead: {took:.2f} s")
+    finally:
+        db.dispose()
