@@ -53,7 +53,16 @@ def section(orders) -> dict | None:
          "working": f"{number(during.value.magnitude)} mL/m²/day × {bsa} m² = {_ml(h.during, 'mL/day')}; ÷ 24 h = {_ml(h.during_rate, 'mL/hour')}",
          "tag": during.tag},
     ]
+    levels = [{"hours": number(d.level.hours_after_start), "clock": _when(orders, d.level.hours_after_start),
+               "value": f"{number(d.umol)} µmol/L", "entry": d.level.field,
+               "decided": (OUTCOME["continue escalated"] if d.outcome == "continue" and d.rule is data.escalated else OUTCOME[d.outcome]).format(threshold=number(d.threshold), row=number(d.row_hour) if d.row_hour is not None else ""),
+               "tag": d.rule.tag} for d in rescue.decisions]
+    from dosing.pictures import methotrexate_chart  # here, not above: the JSON orders import this module and draw nothing
+
     return {
+        # the levels against the table's thresholds; the table of levels below stays the figures signed against
+        "chart": methotrexate_chart.chart(rescue, {d.level.entry: row["decided"] for d, row in zip(rescue.decisions, levels)}),
+        "table_file": f"regimens/{data.path.parent.name}/{data.path.name}",
         "hydration": hydration,
         "hydration_source": before.source,
         "urine_ph": f"Keep urine pH above {number(data.urine_ph_above.value)} before and during the infusion (sodium bicarbonate); "
@@ -63,10 +72,7 @@ def section(orders) -> dict | None:
                           "source": m.interaction.effect.source, "tag": m.interaction.effect.tag} for m in rescue.interactions],
         "interaction_classes": "; ".join(i.drug_class for i in data.interactions),
         "follows_levels": rescue.follows_levels,
-        "levels": [{"hours": number(d.level.hours_after_start), "clock": _when(orders, d.level.hours_after_start),
-                    "value": f"{number(d.umol)} µmol/L", "entry": d.level.field,
-                    "decided": (OUTCOME["continue escalated"] if d.outcome == "continue" and d.rule is data.escalated else OUTCOME[d.outcome]).format(threshold=number(d.threshold), row=number(d.row_hour) if d.row_hour is not None else ""),
-                    "tag": d.rule.tag} for d in rescue.decisions],
+        "levels": levels,
         "draws": [{"hours": number(hours), "clock": _when(orders, hours)} for hours in rescue.draws],
         "draw_rule": (f"then every {data.then_every_hours.value} hours until a level is below {number(data.stop_below.value)} µmol/L"),
         "draw_tag": data.draw_at_hours.tag,
