@@ -156,7 +156,11 @@ def parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="the risk group and the phases the results lead to",
                                description="Show the risk group, the phases the patient's results lead to so far, the result awaited, and estimated dates.")
     plan.add_argument("patient", type=Path, metavar="PATIENT", help="patient file, TOML")
-    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.add_argument("--format", choices=("text", "json", "html", "pdf"), default="text",
+                      help="text or json on standard output, or a one-page html or pdf with the plan as a timeline in --out (default: text)")
+    plan.add_argument("--out", type=Path, default=Path("sheets"), metavar="DIR", help="folder for the html or pdf (default: sheets)")
+    plan.add_argument("--today", type=parse_date, metavar="DATE",
+                      help="the date marked as today on the timeline (default: the DOSING_TODAY environment variable, else the computer's date)")
     plan.add_argument("--start", type=parse_date, metavar="DATE", help="date induction started (default: the diagnosis date), for the estimated dates")
     plan.add_argument("--regimens", type=Path, metavar="DIR", help="a centre's own regimens/ folder")
     return top

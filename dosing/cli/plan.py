@@ -1,5 +1,7 @@
 """`dosing plan`: the risk group, the phases the results lead to so far and their
-estimated dates (dosing.pathway), as text or JSON."""
+estimated dates (dosing.pathway), as text or JSON on standard output, or as a
+one-page HTML or PDF with the plan drawn as a timeline (issue 19), written into
+--out as the sheets are: never over a file already there."""
 
 import json
 import sys
@@ -21,6 +23,8 @@ def plan_command(arguments) -> int:
     except (InputError, RegimenError) as exc:
         print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    if arguments.format in ("html", "pdf"):
+        return _document(arguments, result, patient, protocol)
     if arguments.format == "json":
         print(json.dumps({
             "patient": {"id": patient.id, "birth_date": patient.birth_date.isoformat()},
@@ -44,4 +48,30 @@ def plan_command(arguments) -> int:
     if result.off_protocol:
         print("OFF PROTOCOL: nothing further is planned.")
     print(f"Awaiting: {result.awaiting or 'nothing'}")
+    return EXIT_OK
+
+
+def _document(arguments, result, patient, protocol) -> int:
+    """The plan page into --out: refused, with nothing written, if its file name is taken."""
+    from dosing.dates import today
+    from dosing.documents import render
+    from dosing.documents.plan import file_name, plan_document
+    from dosing.errors import InputError
+    from dosing.output import write_new
+
+    try:
+        on = today(arguments.today)
+        document = plan_document(result, patient, protocol, on)
+        name = file_name(patient.id, on, arguments.format)
+        if (arguments.out / name).exists():  # write_new refuses it too; this says why in the plan's words
+            raise InputError("--out", f"{arguments.out / name} is there already (a plan made today); a file in --out is never overwritten",
+                             "keep it, or write to another folder with --out")
+        text = render.html(document)
+        content = text.encode("utf-8") if arguments.format == "html" else render.pdf_from_html(text)
+        written = write_new(arguments.out, {name: content}, what=f"plan {name}")
+    except InputError as exc:
+        print(f"dosing: refused: {arguments.patient}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    for path in written:
+        print(path)
     return EXIT_OK
