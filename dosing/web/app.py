@@ -166,6 +166,8 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
                 return flask.Response(path.read_text(encoding="utf-8"), mimetype="application/toml",
                                       headers={"Content-Disposition": f'attachment; filename="{safe_id(patient.id)}.toml"'})
             plan = actions.plan(patient, protocol)
+            from dosing.pictures.growth_chart import section as growth  # the page's growth charts: page.html reads g.growth
+            flask.g.growth = growth(patient, small=False)
             if action not in ("preview", "issue", "resume", "prepare"):
                 return page(values, plan=plan)
             if action in ("issue", "prepare") and not hmac.compare_digest(previewed, fingerprint(values)):
