@@ -102,6 +102,10 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
                        notes=[], problems=[], verification=None, previewed=None, recent=[], substitutions=_substitutions(protocol),
                        lab_tests=tests, sheet_boxes=SHEET_BOXES, patient_boxes=PATIENT_BOXES, row_boxes=ROW_BOXES)
         context.update(shown)
+        if context["plan"] is not None:  # the plan drawn as a timeline above its table (issue 19, dosing.pictures)
+            from dosing.dates import today
+            from dosing.pictures.plan import timeline
+            context["plan_picture"] = timeline(context["plan"], protocol, today())
         context["notes"] = [options_named(note) for note in context["notes"]]  # "Give --infusion-start HH:MM": the page's box
         if team is not None:
             context.update(team.page_context())
