@@ -41,15 +41,25 @@ def _dose(factors: dict, drug: str, mg: float, area_m2: float, kg: float) -> Tot
     return Total(mg / area_m2, mg / kg, mg / area_m2 * float(factors[drug]))
 
 
-def cumulative(orders) -> Cumulative | None:
-    """The totals for a phase that gives DAUNOrubicin or DOXOrubicin; None for one that gives neither."""
+@attrs.frozen
+class Dose:
+    """One dose the totals count, as they count it (the cumulative picture draws these)."""
+    date: object  #: datetime.date
+    drug: str
+    total: Total  #: this dose alone, in mg/m², mg/kg and doxorubicin equivalents
+    earlier: bool  #: from the patient file ([[anthracyclines]]), given before this phase
+
+
+def doses(orders) -> list[Dose]:
+    """Every dose counted, in the order summed: the patient file's earlier doses, then this phase's;
+    [] for a phase that gives neither DAUNOrubicin nor DOXOrubicin."""
     rules = orders.protocol.anthracyclines
     factors = rules.doxorubicin_equivalent.value
     given = [a for a in orders.administrations if a.drug in factors]
     if not given:
-        return None
+        return []
     patient = orders.patient
-    before = NONE
+    counted = []
     earliest = min(patient.measurements, key=lambda m: m.date)
     for number, dose in enumerate(patient.anthracyclines, start=1):
         if dose.date >= orders.start:
@@ -65,8 +75,22 @@ def cumulative(orders) -> Cumulative | None:
         usable = [m for m in patient.measurements if m.date <= dose.date]
         measured = max(usable, key=lambda m: m.date) if usable else earliest
         area = bsa(measured.weight, measured.length, orders.bsa_formula).m_as("m**2")
-        before = before + _dose(factors, dose.drug, dose.amount.m_as("mg"), area, measured.weight.m_as("kg"))
-    this_phase = NONE
+        counted.append(Dose(dose.date, dose.drug, _dose(factors, dose.drug, dose.amount.m_as("mg"), area, measured.weight.m_as("kg")), True))
     for a in given:
-        this_phase = this_phase + _dose(factors, a.drug, a.total.m_as("mg"), orders.bsa.m_as("m**2"), orders.measurement.weight.m_as("kg"))
+        counted.append(Dose(a.date, a.drug, _dose(factors, a.drug, a.total.m_as("mg"), orders.bsa.m_as("m**2"),
+                                                  orders.measurement.weight.m_as("kg")), False))
+    return counted
+
+
+def cumulative(orders) -> Cumulative | None:
+    """The totals for a phase that gives DAUNOrubicin or DOXOrubicin; None for one that gives neither."""
+    counted = doses(orders)
+    if not counted:
+        return None
+    before = this_phase = NONE
+    for dose in counted:  # summed in the same order as ever, so the totals stay the same to the last digit
+        if dose.earlier:
+            before = before + dose.total
+        else:
+            this_phase = this_phase + dose.total
     return Cumulative(before, this_phase, before + this_phase)
