@@ -40,7 +40,7 @@ def documents(orders, produced: datetime | None = None, issue: dict | None = Non
     from dosing.documents.record import record
     from dosing.documents.unverified import values
     from dosing.documents.wording import for_administrations
-    from dosing.pictures import growth_chart
+    from dosing.pictures import anthracycline_chart, growth_chart
 
     produced = produced or datetime.now()
     issue = issue or {"version": 1, "replaces": None, "changes": []}
@@ -51,6 +51,8 @@ def documents(orders, produced: datetime | None = None, issue: dict | None = Non
         context = common.with_start_criteria(common.context(orders, systemic, produced, "Chemotherapy orders"), orders)
         context["methotrexate"] = methotrexate.section(orders)  # high-dose methotrexate: hydration to rescue, or None
         context["growth"] = growth_chart.section(orders.patient)  # every measurement on the WHO centile lines (issue 19)
+        # the running total against the limit, only where the table is printed (issue 19)
+        context["anthracycline_picture"] = anthracycline_chart.picture(orders) if context["anthracyclines"] else None
         found.append(Document("orders", "Chemotherapy orders", "orders.html", context))
     if spinal:
         context = common.context(orders, spinal, produced, "INTRATHECAL chemotherapy orders")
