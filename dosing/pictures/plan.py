@@ -66,11 +66,11 @@ def timeline(plan, protocol, today: dt.date) -> Markup:
     extra_rows = int(awaited is not None) + int(plan.off_protocol)
     days = [today] + [s.start for s in steps] + [s.end for s in steps if s.end] + ([awaited] if awaited else [])
     first, last = min(days), max(days)
-    open_until = {}
+    referral = False
     for s in steps:
         if s.end is None:  # a referral: open to the right, at least OPEN_DAYS long
             last = max(last, s.start + dt.timedelta(days=OPEN_DAYS))
-            open_until[s.phase] = last
+            referral = True
     if awaited is not None:
         last = max(last, awaited + dt.timedelta(days=OPEN_DAYS))
     pad = dt.timedelta(days=max(2, (last - first).days // 40))
@@ -90,11 +90,11 @@ def timeline(plan, protocol, today: dt.date) -> Markup:
         x0 = x(step.start)
         parts.append(svg.text(LEFT - 4, y + ROW * 0.75, step.phase, anchor="end", bold=after_change))
         if step.end is None:
-            x1 = x(open_until[step.phase])
+            x1 = RIGHT  # open: to the edge of the axis, whatever date that is, and an arrow past it
             parts.append(svg.rect(x0, y, x1 - x0, ROW, fill=svg.DOTS, dash=svg.DASHED, cls="bar open",
                                   title=f"{step.phase}: referral from {step.start.isoformat()}, no end date",
                                   data={"phase": step.phase, "start": step.start, "end": "", "open": "yes"}))
-            parts.append(svg.text(x1 + 2, y + ROW * 0.75, "→", bold=True))
+            parts.append(svg.text(x1 + 1, y + ROW * 0.75, "→", bold=True))
             labels.append(svg.text(x0 + 3, y + ROW * 0.75, "referral, no end date", white_behind=True))
             continue
         # A day is drawn as the whole day: from its start to the next day's start.
@@ -125,7 +125,7 @@ def timeline(plan, protocol, today: dt.date) -> Markup:
                            data={"date": steps[-1].end or steps[-1].start}),
                   svg.text(sx + 7, y + ROW * 0.75, "OFF PROTOCOL: nothing further is planned", bold=True, white_behind=True)]
     parts += labels
-    parts.append(_legend(bottom + 32, changed is not None, bool(open_until)))
+    parts.append(_legend(bottom + 32, changed is not None, referral))
     return svg.picture(WIDTH, height, parts, label="The plan as a timeline: each phase over its estimated dates",
                        cls="picture plan-timeline")
 
