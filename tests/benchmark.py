@@ -236,46 +236,14 @@ def main(argv=None) -> int:
     python = sys.executable
     dosing = [python, "-m", "dosing"]
 
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
-        fresh = iter(range(10**6))
-
-        def out() -> str:  # sheets are never overwritten: every run writes to a new folder
-            return str(scratch / f"out-{next(fresh)}")
-
-        one_line = scratch / "one-line.pdf"
-        floors = {
-            "bare": _median(runs, lambda i: [python, "-c", "pass"]),
-            "pdf": _median(runs, lambda i: [python, "-c", f"import weasyprint; weasyprint.HTML(string='<p>one line</p>').write_pdf({str(one_line)!r})"]),
-        }
-        pdf_command = lambda i: [*dosing, "sheet", str(EXAMPLE), *PHASE, "--out", out()]  # noqa: E731
-        without_numpy, with_numpy = _pint_registry(runs)
-        rows = [  # (what, seconds, floor, target ratio or text)
-            ("import dosing", _median(runs, lambda i: [python, "-c", "import dosing"]), "bare", None),
-            ("whole pathway, every phase, in-process", _pathway_in_process(runs), None, "under 50 ms"),
-            ("pint's registry, new process, without NumPy", without_numpy, "bare", None),
-            ("pint's registry, new process, with NumPy", with_numpy, "bare", None),
-            ("JSON orders for a phase (command)", _median(runs, lambda i: [*dosing, "sheet", str(EXAMPLE), *PHASE, "--format", "json"]), "bare", 15),
-            ("HTML of a phase (command)", _median(runs, lambda i: [*dosing, "sheet", str(EXAMPLE), *PHASE, "--format", "html", "--out", out()]), "bare", None),
-            ("every PDF of induction, 4 documents (command)", _median(runs, pdf_command), "pdf", 2.5),
-        ]
-        floors["command"] = one_infant = rows[-1][1]
-        page = _through_the_page(runs, scratch / "page")
-        html_folder = Path(out())
-        _run([*dosing, "sheet", str(EXAMPLE), *PHASE, "--format", "html", "--out", str(html_folder)])
-        layout = _layout_again(runs, html_folder, scratch)
-        memory = [(phase, *_peak([*dosing, "sheet", str(EXAMPLE), *_phase_arguments(phase, weeks), "--out", out()])) for phase in phases]
-        patients = _batch_patients(scratch, batch_size)
-        batch_seconds, batch_memory = _peak([*dosing, "sheet", *patients, *PHASE, "--out", out()])
-
     print(f"dosing benchmark: {runs} run{'s' if runs > 1 else ''} of each timing, medians; {platform.python_implementation()} "
           f"{platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}"
-          + (f"; quick: phases {', '.join(phases)} (maintenance {weeks} weeks), a batch of {batch_size}" if arguments.quick else ""))
-    print(f"  floor: bare Python start                       {floors['bare'] * 1000:7.0f} ms")
-    print(f"  floor: WeasyPrint one-line PDF from scratch    {floors['pdf'] * 1000:7.0f} ms")
-    print(f"  {'measurement':<48} {'median':>9} {'ratio':>8}  target")
+          + (f"; quick: phases {', '.join(phases)} (maintenance {weeks} weeks), a batch of {batch_size}" if arguments.quick else ""),
+          flush=True)
+    floors = {}
 
     def line(name, seconds, floor=None, target=None, of=""):
+        """One figure, printed as soon as it is measured: a long run shows progress, and a failure keeps what was measured."""
         ratio = seconds / floors[floor] if floor else None
         shown = f"{ratio:.2f}×" if ratio is not None else ""
         if isinstance(target, (int, float)):
@@ -284,35 +252,70 @@ def main(argv=None) -> int:
             verdict = f"{target} ({'met' if seconds < 0.05 else 'NOT met'})"
         else:
             verdict = of.strip()
-        print(f"  {name:<48} {seconds * 1000:7.0f} ms {shown:>8}  {verdict}")
+        print(f"  {name:<48} {seconds * 1000:7.0f} ms {shown:>8}  {verdict}", flush=True)
 
-    for name, seconds, floor, target in rows:
-        line(name, seconds, floor, target, "bare " if floor == "bare" else "one-line PDF " if floor == "pdf" else "")
-    if isinstance(page, str):
-        print(f"  {'every PDF of induction through the page, warm':<48} {page}")
-    else:
-        preview, issue = page
-        line("  page: Preview", preview)
-        line("  page: Issue after the Preview", issue)
-        line("every PDF of induction through the page, warm", preview + issue, "command", 1, "the command ")
-    if layout is None:
-        print(f"  {'an unchanged document issued again':<48} not built (no dosing/documents/layout_cache.py)")
-    else:
-        first, again, count = layout
-        floors["layout"] = first
-        line(f"  first layout, induction's {count} documents", first)
-        line("an unchanged document issued again", again, "layout", 0.1, "its first layout ")
-    print(f"  {'peak memory, PDFs of each phase (command)':<48} {'MB':>9} {'time':>8}")
-    for phase, seconds, megabytes in memory:
-        name = f"{phase} ({weeks} weeks)" if phase == "maintenance" else phase
-        print(f"    {name:<46} {megabytes:6.0f} MB {seconds:7.1f} s")
-    phase, _, largest = max(memory, key=lambda m: m[2])
-    print(f"  {'peak memory, largest of every phase':<48} {largest:6.0f} MB {'':>8}  under 250 MB "
-          f"({'met' if largest < 250 else 'NOT met'}; {phase})")
-    print(f"  {f'batch of {batch_size} infants, induction PDFs (command)':<48} {batch_seconds:7.1f} s  {batch_seconds / one_infant:7.1f}×  "
-          f"one infant's time ({batch_seconds / batch_size:.2f} s an infant)")
-    print(f"  {f'peak memory, batch of {batch_size} infants':<48} {batch_memory:6.0f} MB {'':>8}  under 250 MB "
-          f"({'met' if batch_memory < 250 else 'NOT met'})")
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        fresh = iter(range(10**6))
+
+        def out() -> str:  # sheets are never overwritten: every run writes to a new folder
+            return str(scratch / f"out-{next(fresh)}")
+
+        one_line = scratch / "one-line.pdf"
+        floors["bare"] = _median(runs, lambda i: [python, "-c", "pass"])
+        floors["pdf"] = _median(runs, lambda i: [python, "-c", f"import weasyprint; weasyprint.HTML(string='<p>one line</p>').write_pdf({str(one_line)!r})"])
+        print(f"  floor: bare Python start                       {floors['bare'] * 1000:7.0f} ms")
+        print(f"  floor: WeasyPrint one-line PDF from scratch    {floors['pdf'] * 1000:7.0f} ms")
+        print(f"  {'measurement':<48} {'median':>9} {'ratio':>8}  target", flush=True)
+        line("import dosing", _median(runs, lambda i: [python, "-c", "import dosing"]), "bare", None, "bare")
+        line("whole pathway, every phase, in-process", _pathway_in_process(runs), None, "under 50 ms")
+        without_numpy, with_numpy = _pint_registry(runs)
+        line("pint's registry, new process, without NumPy", without_numpy, "bare", None, "bare")
+        line("pint's registry, new process, with NumPy", with_numpy, "bare", None, "bare")
+        line("JSON orders for a phase (command)", _median(runs, lambda i: [*dosing, "sheet", str(EXAMPLE), *PHASE, "--format", "json"]),
+             "bare", 15, "bare ")
+        line("HTML of a phase (command)", _median(runs, lambda i: [*dosing, "sheet", str(EXAMPLE), *PHASE, "--format", "html", "--out", out()]),
+             "bare", None, "bare")
+        floors["command"] = one_infant = _median(runs, lambda i: [*dosing, "sheet", str(EXAMPLE), *PHASE, "--out", out()])
+        line("every PDF of induction, 4 documents (command)", one_infant, "pdf", 2.5, "one-line PDF ")
+
+        page = _through_the_page(runs, scratch / "page")
+        if isinstance(page, str):
+            print(f"  {'every PDF of induction through the page, warm':<48} {page}", flush=True)
+        else:
+            preview, issue = page
+            line("  page: Preview", preview)
+            line("  page: Issue after the Preview", issue)
+            line("every PDF of induction through the page, warm", preview + issue, "command", 1, "the command ")
+
+        html_folder = Path(out())
+        _run([*dosing, "sheet", str(EXAMPLE), *PHASE, "--format", "html", "--out", str(html_folder)])
+        layout = _layout_again(runs, html_folder, scratch)
+        if layout is None:
+            print(f"  {'an unchanged document issued again':<48} not built (no dosing/documents/layout_cache.py)", flush=True)
+        else:
+            first, again, count = layout
+            floors["layout"] = first
+            line(f"  first layout, induction's {count} documents", first)
+            line("an unchanged document issued again", again, "layout", 0.1, "its first layout ")
+
+        print(f"  {'peak memory, PDFs of each phase (command)':<48} {'MB':>9} {'time':>8}", flush=True)
+        memory = []
+        for phase in phases:
+            seconds, megabytes = _peak([*dosing, "sheet", str(EXAMPLE), *_phase_arguments(phase, weeks), "--out", out()])
+            memory.append((phase, megabytes))
+            name = f"{phase} ({weeks} weeks)" if phase == "maintenance" else phase
+            print(f"    {name:<46} {megabytes:6.0f} MB {seconds:7.1f} s", flush=True)
+        phase, largest = max(memory, key=lambda m: m[1])
+        print(f"  {'peak memory, largest of every phase':<48} {largest:6.0f} MB {'':>8}  under 250 MB "
+              f"({'met' if largest < 250 else 'NOT met'}; {phase})", flush=True)
+
+        patients = _batch_patients(scratch, batch_size)
+        batch_seconds, batch_memory = _peak([*dosing, "sheet", *patients, *PHASE, "--out", out()])
+        print(f"  {f'batch of {batch_size} infants, induction PDFs (command)':<48} {batch_seconds:7.1f} s  "
+              f"{batch_seconds / one_infant:7.1f}×  one infant's time ({batch_seconds / batch_size:.2f} s an infant)")
+        print(f"  {f'peak memory, batch of {batch_size} infants':<48} {batch_memory:6.0f} MB {'':>8}  under 250 MB "
+              f"({'met' if batch_memory < 250 else 'NOT met'})")
     return 0
 
 
