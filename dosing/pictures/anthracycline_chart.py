@@ -90,6 +90,8 @@ def _panel(x0: float, counted, first: dt.date, last: dt.date, day1: dt.date, wha
         words = (f"{dose.date.isoformat()}: {NAMES.get(dose.drug, dose.drug)} {number(this)} {unit}"
                  f"{' (patient file)' if dose.earlier else ''}; running total {number(round(total, places))} {unit}")
         parts.append(svg.point(x(dose.date), y(total), filled=not dose.earlier, size=2.4, cls="dose", title=words,
-                               data={"date": dose.date, "drug": dose.drug, "dose": this, "total": round(total, places),
+                               # data-*: four places, for tests to compare with hand-worked sums; the title as the table rounds
+                               data={"date": dose.date, "drug": dose.drug, "dose": round(value(dose.total), 4),
+                                     "total": round(total, 4),
                                      "unit": unit, "earlier": "yes" if dose.earlier else "no"}))
     return svg.group(parts, cls="panel", data={"unit": unit, "limit": limit})

@@ -128,8 +128,8 @@ def _attrs(attrs: Mapping[str, object], data: Mapping[str, object] | None, cls: 
     for key, value in items.items():
         if value is None:
             continue
-        if isinstance(value, float):
-            value = _n(value)
+        if isinstance(value, float):  # positions to 0.01 pt; a data value as given (up to 10 digits)
+            value = format(value, ".10g") if key.startswith("data-") and key not in ("data-x", "data-y") else _n(value)
         elif isinstance(value, dt.date):
             value = value.isoformat()
         out.append(Markup(' {}="{}"').format(Markup(key), value))  # format() escapes value
