@@ -301,3 +301,23 @@ def test_the_next_patient_is_sent_before_the_last_is_waited_for_and_none_is_kept
     assert all(ref() is None for ref in prepared)
     assert [(p.identity.split(",")[0], p.written) for p in report.patients] == [
         ("MRN-100001", 2), ("MRN-100004", 2), ("MRN-100006", 2), ("MRN-100003", 2)]
+
+
+# -- blinatumomab-resume: the same printer and progress line ----------------------------------------
+
+
+def test_a_resumption_on_a_terminal_and_through_a_pipe(tmp_path):
+    resume = [sys.executable, "-m", "dosing", "blinatumomab-resume", str(EXAMPLES / "kmt2a-rearranged.toml"), "--start", "2026-07-06",
+              "--infusion-start", "10:00", "--stopped", "2026-07-10 16:00", "--restart", "2026-07-11 08:00",
+              "--override-pathway", "blinatumomab test for this infant",
+              "--override-dates", "hand-worked test: the measurement at diagnosis for every course"]
+    status, written = on_terminal([*resume, "--out", str(tmp_path / "terminal")])
+    assert status == 0, written
+    text = written.decode("utf-8")
+    assert "\rdosing: patients 0 of 1 done" in text and "\rdosing: patients 1 of 1 done, documents 2 of 2 laid out, " in text
+    made = sorted((tmp_path / "terminal").glob("*.pdf"))
+    assert len(made) == 2 and all(p.read_bytes().startswith(b"%PDF") for p in made)
+    piped = subprocess.run([*resume, "--out", str(tmp_path / "piped")], capture_output=True, text=True, env=ENV, cwd=ROOT)
+    assert piped.returncode == 0 and "\r" not in piped.stderr and piped.stderr.startswith("note: ")
+    # On the screen: the files as written, then the notes a pipe gets, nothing of the progress line left.
+    assert screen(written) == [*(line.replace("/piped/", "/terminal/") for line in piped.stdout.splitlines()), *piped.stderr.splitlines()]
