@@ -96,6 +96,6 @@ def _write(entry, pending, made: list[bytes], report, progress) -> None:
         return
     finally:
         report.note(pending.recovered)  # a run stopped while issuing into this folder, rolled back (dosing.output)
+    said.written(entry, pending.patient, len(files), sentences(pending.orders.findings))  # first: a Ctrl-C now still reports them
     for path in files:
         progress.say(str(path), sys.stdout)
-    said.written(entry, pending.patient, len(files), sentences(pending.orders.findings))
