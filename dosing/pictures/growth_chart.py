@@ -87,6 +87,14 @@ def shown_months(found: list[Point]) -> int:
     return int(min(3 * math.floor(last / 3), max(SHOWN_MONTHS, 3 * math.ceil((oldest + 0.25) / 3))))
 
 
+def drawn_age(days: int) -> bool:
+    """The ages a line is drawn through: weekly for the first 13 weeks, where the lines bend most, then every 4 weeks
+    (straight pieces a month long cannot be told from the curve at this size, and each point costs layout time), and
+    both sides of the step at 2 years."""
+    last = who_lines.LAST_LENGTH_DAY
+    return days <= 91 or days in (last, last + 1) or (days % 28 == 0 if days <= last else (days - last - 1) % 28 == 0)
+
+
 def chart(sex: str, kind: str, found: list[Point], width: float, height: float, small: bool = True):
     """One chart: the nine centile lines for `sex` and the patient's points of `kind`, as an <svg> (markupsafe.Markup)."""
     mine = [p for p in found if p.kind == kind]
@@ -94,7 +102,9 @@ def chart(sex: str, kind: str, found: list[Point], width: float, height: float, 
     font = 6 if small else 7
     left, right, top, bottom = 30, 34, 14, 24
     x = svg.linear(0, months, left, width - right)
-    lines = [(c, [(d / DAYS_PER_MONTH, v) for d, v in line if d / DAYS_PER_MONTH <= months + 1e-9]) for c, line in who_lines.lines(sex, kind)]
+    shown = [d for d in who_lines.AGES_DAYS if d / DAYS_PER_MONTH <= months + 1e-9]
+    ages = {d for d in shown if drawn_age(d)} | {shown[-1]}  # and the last age within the axis, so every line reaches its end
+    lines = [(c, [(d / DAYS_PER_MONTH, v) for d, v in line if d in ages]) for c, line in who_lines.lines(sex, kind)]
     values = [v for _, line in lines for _, v in line] + [p.value for p in mine]
     step = 1 if kind == "weight" and months <= 12 else 2 if kind == "weight" else 5
     lo, hi = step * math.floor(min(values) / step), step * math.ceil(max(values) / step)

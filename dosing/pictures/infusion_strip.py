@@ -92,7 +92,7 @@ def strip(orders):
             parts.append(svg.point(x(start), bottom + 4, shape="triangle", size=2.4, cls="change",
                                    title=f"{'restart' if i == 0 else 'bag change'} at {_hours(start)} h: {_clock(bag.start)}",
                                    data={"hour": start, "bag": bag.number}))
-    every = max(1, math.ceil(span / 24 / 14))  # at most about 14 dates along the strip
+    every = max(1, math.ceil(span / 24 / 10))  # at most about 10 dates along the strip (each word costs layout time)
     for day in range(0, int(span // 24) + 1):
         hour = 24.0 * day
         parts.append(svg.line(x(hour), bottom, x(hour), bottom + 2, width=0.5, cls="day", data={"hour": hour}))
