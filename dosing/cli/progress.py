@@ -17,6 +17,7 @@ Every other line the command prints while the line is shown goes through
 standard error are usually the same terminal.
 """
 
+import os
 import shutil
 import sys
 import threading
@@ -79,11 +80,17 @@ class Progress:
     def _draw(self) -> None:
         if not self.shown or self._stop.is_set():
             return
-        width = max(shutil.get_terminal_size((80, 24)).columns - 1, 10)  # never wrap: a wrapped line cannot be rewritten
-        line = self.text()[:width]
+        line = self.text()[:max(self._width() - 1, 10)]  # never wrap: a wrapped line cannot be rewritten
         if line != self._line:  # the timer redraws only when the second has changed
             self._write("\r" + line + " " * max(len(self._line) - len(line), 0))
             self._line = line
+
+    def _width(self) -> int:
+        try:  # standard error's own terminal: standard output may be a file meanwhile
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            columns = 0
+        return columns or shutil.get_terminal_size((80, 24)).columns  # a new terminal of no size yet: $COLUMNS, else 80
 
     def _clear(self) -> None:
         if self.shown and self._line:
