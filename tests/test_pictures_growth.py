@@ -99,7 +99,8 @@ def test_the_order_sheet_pdf_holds_both_charts(run, tmp_path):
     (pdf,) = tmp_path.glob("*_orders.pdf")
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages[:2]).split())  # lines joined as read
     for words in ("Weight-for-age (kg), WHO, girls", "Length-for-age (cm), WHO, girls", "age, months from birth", "99.6",
-                  "2026-07-27 (5.2 months): 6.9 kg (47th centile), 64 cm (44th centile)"):
+                  "2026-07-27 (5.2 months): 6.9 kg (47th centile), 64 cm (44th centile);",
+                  "(6.3 months): 7.2 kg (41st centile), 66 cm (46th centile) (ringed: the doses use it)."):
         assert words in text, words
 
 
@@ -128,3 +129,18 @@ def test_the_page_shows_the_growth_charts_under_the_plan(tmp_path):
     points = [(e.get("data-date"), float(e.get("data-value"))) for e in weight.iter() if e.get("class") == "measurement"]
     assert points == [("2026-05-30", 8.1), ("2026-07-03", 8.1)]  # examples/sr-moves-to-high-risk.toml's [[measurements]]
     assert weight.get("width") == "430pt"  # larger than the order sheet's 250 pt
+
+
+def test_the_measurement_the_doses_use_is_ringed_on_the_order_sheet():
+    from datetime import date
+
+    patient = load(EXAMPLE)
+    section = growth_chart.section(patient, used=date(2026, 8, 31))  # HR1 from 2026-09-01 uses the newest, 2026-08-31
+    for chart in section["charts"]:
+        svg = ET.fromstring(str(chart))
+        (ring,) = [e for e in svg.iter() if e.get("class") == "used"]
+        point = [e for e in svg.iter() if e.get("class") == "measurement"][-1]
+        assert ring.get("data-date") == point.get("data-date") == "2026-08-31" and ring.get("fill") == "#fff"
+        assert (ring.get("cx"), ring.get("cy")) == (point.get("cx"), point.get("cy"))
+    assert [row["used"] for row in section["rows"]] == [False, True]
+    assert not any(e.get("class") == "used" for e in charts(patient)["weight"].iter())  # the page rings none

@@ -50,7 +50,7 @@ def documents(orders, produced: datetime | None = None, issue: dict | None = Non
     if systemic:
         context = common.with_start_criteria(common.context(orders, systemic, produced, "Chemotherapy orders"), orders)
         context["methotrexate"] = methotrexate.section(orders)  # high-dose methotrexate: hydration to rescue, or None
-        context["growth"] = growth_chart.section(orders.patient)  # every measurement on the WHO centile lines (issue 19)
+        context["growth"] = growth_chart.section(orders.patient, used=orders.measurement.date)  # on the WHO centile lines (issue 19)
         # the running total against the limit, only where the table is printed (issue 19)
         context["anthracycline_picture"] = anthracycline_chart.picture(orders) if context["anthracyclines"] else None
         found.append(Document("orders", "Chemotherapy orders", "orders.html", context))

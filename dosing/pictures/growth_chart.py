@@ -95,8 +95,10 @@ def drawn_age(days: int) -> bool:
     return days <= 91 or days in (last, last + 1) or (days % 28 == 0 if days <= last else (days - last - 1) % 28 == 0)
 
 
-def chart(sex: str, kind: str, found: list[Point], width: float, height: float, small: bool = True):
-    """One chart: the nine centile lines for `sex` and the patient's points of `kind`, as an <svg> (markupsafe.Markup)."""
+def chart(sex: str, kind: str, found: list[Point], width: float, height: float, small: bool = True, used: date | None = None):
+    """One chart: the nine centile lines for `sex` and the patient's points of `kind`, as an <svg> (markupsafe.Markup).
+
+    `used`: the date of the measurement the sheet's doses use, ringed (an order sheet; the page rings none)."""
     mine = [p for p in found if p.kind == kind]
     months = shown_months(found)
     font = 6 if small else 7
@@ -129,6 +131,10 @@ def chart(sex: str, kind: str, found: list[Point], width: float, height: float, 
     if len(mine) > 1:
         parts.append(svg.polyline([(x(p.months), y(p.value)) for p in mine], width=0.8, cls="path"))
     for p in mine:
+        if p.measured == used:
+            parts.append(svg.point(x(p.months), y(p.value), size=5.0 if small else 6.0, filled=False, cls="used",
+                                   title=f"the doses on this sheet use this measurement ({p.measured.isoformat()})",
+                                   data={"date": p.measured}))
         parts.append(svg.point(x(p.months), y(p.value), size=2.0 if small else 2.6, title=describe(p), cls="measurement",
                                data={"kind": kind, "date": p.measured, "age-days": p.age_days, "value": p.value,
                                      "centile": None if p.centile is None else round(p.centile, 3),
@@ -151,14 +157,16 @@ def spread(ys: list[float], gap: float) -> list[float]:
     return shifted if all(abs(a - b) <= gap * len(ys) for a, b in zip(shifted, ys)) else placed
 
 
-def section(patient, small: bool = True) -> dict:
-    """{"charts": [weight, length], "rows": [...], "lines": ...} for a template: the charts and the same figures in words."""
+def section(patient, small: bool = True, used: date | None = None) -> dict:
+    """{"charts": [weight, length], "rows": [...], "lines": ...} for a template: the charts and the same figures in words;
+    `used` is the date of the measurement the doses use (ringed)."""
     found = points(patient)
     size = (250, 150) if small else (430, 260)
     return {
-        "charts": [chart(patient.sex, kind, found, *size, small=small) for kind in ("weight", "length")],
+        "charts": [chart(patient.sex, kind, found, *size, small=small, used=used) for kind in ("weight", "length")],
         # points() gives each measurement's weight, then its length
-        "rows": [{"date": w.measured.isoformat(), "age": f"{w.months:.1f} months", "weight": _said(w), "length": _said(l)}
+        "rows": [{"date": w.measured.isoformat(), "age": f"{w.months:.1f} months", "weight": _said(w), "length": _said(l),
+                  "used": w.measured == used}
                  for w, l in zip(found[0::2], found[1::2])],
         "lines": ", ".join(f"{c:g}" for c in who_lines.CENTILES),
     }

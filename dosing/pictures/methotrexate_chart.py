@@ -115,7 +115,7 @@ def chart(rescue, decided: dict | None = None):
                           white_behind=True))
     first, _, first_value = band[0]
     parts.append(svg.text(x(first) + 2, y(first_value) + 9, "expected clearance (dotted)", size=6.5, white_behind=True))
-    parts.append(svg.text(x(first) + 2, y(first_value) - 3, "escalate at or above", size=6.5, white_behind=True))
+    parts.append(svg.text(x(first) + 2, y(first_value) - 3, "escalate at or above the solid step", size=6.5, white_behind=True))
     if below:
         parts.append(svg.text(LEFT - 4, bottom + FLOOR - 4, "below detection", size=6, anchor="end"))
         parts.append(svg.line(LEFT, bottom + FLOOR, right, bottom + FLOOR, width=0.4))
