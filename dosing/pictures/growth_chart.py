@@ -114,8 +114,9 @@ def chart(sex: str, kind: str, found: list[Point], width: float, height: float, 
     parts = [svg.rect(left, top, width - right - left, height - bottom - top, fill=svg.WHITE, cls="frame")]
     parts.append(axes.axis_y(y, axes.ticks(lo, hi, 6 if small else 8), x=left, grid_to=width - right))
     every = 3 if months <= 18 else 6
-    parts.append(axes.axis_x(x, range(0, months + 1, every), y=height - bottom, label=lambda m: f"{m}",
-                             grid_to=top, title="age, months from birth"))
+    past_two = kind == "length" and months * DAYS_PER_MONTH > who_lines.LAST_LENGTH_DAY  # WHO: standing height from 2 years
+    parts.append(axes.axis_x(x, range(0, months + 1, every), y=height - bottom, label=lambda m: f"{m}", grid_to=top,
+                             title="age, months from birth" + ("; the lines are standing height from 24" if past_two else "")))
     for centile, line in lines:
         style = {"dash": svg.DASHED, "width": 0.6} if centile in (0.4, 99.6) else {"width": 1.0} if centile == 50 else {"width": 0.4}
         pieces = [[(a, v) for a, v in line if a <= who_lines.LAST_LENGTH_DAY / DAYS_PER_MONTH],
@@ -140,8 +141,6 @@ def chart(sex: str, kind: str, found: list[Point], width: float, height: float, 
                                      "centile": None if p.centile is None else round(p.centile, 3),
                                      "z": None if p.z is None else round(p.z, 4)}))
     heading = f"{NAMES[kind]}-for-age ({UNITS[kind]}), WHO, {'girls' if sex == 'female' else 'boys'}"
-    if kind == "length" and months * DAYS_PER_MONTH > who_lines.LAST_LENGTH_DAY:
-        heading += "; height from 2 years"
     parts.append(svg.text(left, top - 4, heading, bold=True, size=font + 0.5))
     return svg.picture(width, height, parts, label=f"{NAMES[kind]} for age on the WHO centile lines", cls=f"picture growth {kind}")
 
