@@ -182,3 +182,29 @@ def test_an_open_ended_referral_and_a_today_after_the_plan_stay_in_the_picture(r
     # open to the right: the bar runs to the axis's right edge, past today
     assert float(hsct.get("x")) < float(today.get("x1")) < float(hsct.get("x")) + float(hsct.get("width")) == pytest.approx(right)
     assert date.fromisoformat(today.get("data-date")) - date(2026, 8, 22) == timedelta(days=105)
+
+
+def test_a_move_to_high_risk_after_hr1_and_an_off_protocol_plan(run, patient_file, tmp_path):
+    # IR (rearranged, CNS1), day-36 PCR 0.5 % -> HR1; after HR1 PCR 0.2 % still positive -> HR: blinatumomab, HSCT.
+    # The change is drawn where blinatumomab starts, named by the result that decided it.
+    path = patient_file(disease={"kmt2a": "rearranged", "cns": "CNS1"},
+                        mrd=[{"timepoint": "day36", "value": "0.5 %", "method": "PCR"},
+                             {"timepoint": "after_HR1", "value": "0.2 %", "method": "PCR"}])
+    expected = plan_json(run, path)
+    assert expected["phases"] == ["induction", "HR1", "blinatumomab", "HSCT"]
+    picture = the_svg(plan_html(run, path, tmp_path / "a"))
+    (change,) = with_class(picture, "risk-change")
+    assert (change.get("data-from"), change.get("data-to")) == ("IR", "HR")
+    assert change.get("data-date") == expected["estimated"][2]["start"]
+    assert with_class(picture, "risk-change-label")[0].text == "risk group IR → HR (MRD after HR1)"
+    # HR (CNS3), in remission on day 36, not after HR1: off protocol after HR1, a black stop block the day after its end.
+    path = patient_file("off.toml", disease={"kmt2a": "rearranged", "cns": "CNS3"},
+                        remission=[{"timepoint": "day36", "in_remission": True}, {"timepoint": "after_HR1", "in_remission": False}])
+    expected = plan_json(run, path)
+    assert expected["off_protocol"] and expected["phases"] == ["induction", "HR1"]
+    picture = the_svg(plan_html(run, path, tmp_path / "b"))
+    (stop,) = with_class(picture, "off-protocol")
+    assert stop.get("data-date") == expected["estimated"][-1]["end"] and stop.get("fill") == "#000"
+    frame = with_class(picture, "frame")[0]
+    assert float(stop.get("x")) + float(stop.get("width")) < float(frame.get("x")) + float(frame.get("width"))
+    assert "OFF PROTOCOL: nothing further is planned" in [t.text for t in picture.iter(f"{SVG}text")]

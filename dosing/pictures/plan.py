@@ -51,11 +51,16 @@ def risk_change(plan, protocol) -> int | None:
 
 def _vertical(x: float, y_top: float, y_bottom: float, words: str, label_y: float, *, dash, cls: str,
               data: dict, title: str, width: float) -> list[Markup]:
-    """A full-height marker line with its words at label_y, to the right of it unless near the right edge."""
-    near_right = x > (LEFT + RIGHT) / 2
+    """A full-height marker line with its words at label_y, to the right of it unless they would run off the picture."""
+    right = _fits_right(x + 3, words)
     return [svg.line(x, y_top, x, y_bottom, width=width, dash=dash, cls=cls, data=data, title=title),
-            svg.text(x - 3 if near_right else x + 3, label_y, words, anchor="end" if near_right else "start",
+            svg.text(x + 3 if right else x - 3, label_y, words, anchor="start" if right else "end",
                      bold=True, white_behind=True, cls=cls + "-label")]
+
+
+def _fits_right(x: float, words: str) -> bool:
+    """Bold words starting at x end inside the picture (DejaVu Sans Bold averages about 0.62 em a character)."""
+    return x + len(words) * svg.FONT_PT * 0.62 < WIDTH - 2
 
 
 def timeline(plan, protocol, today: dt.date) -> Markup:
@@ -65,6 +70,8 @@ def timeline(plan, protocol, today: dt.date) -> Markup:
     changed = risk_change(plan, protocol)
     extra_rows = int(awaited is not None) + int(plan.off_protocol)
     days = [today] + [s.start for s in steps] + [s.end for s in steps if s.end] + ([awaited] if awaited else [])
+    if plan.off_protocol and steps:  # room after the last phase for the stop block
+        days.append((steps[-1].end or steps[-1].start) + dt.timedelta(days=4))
     first, last = min(days), max(days)
     referral = False
     for s in steps:
@@ -123,11 +130,17 @@ def timeline(plan, protocol, today: dt.date) -> Markup:
         sx = x((steps[-1].end or steps[-1].start) + dt.timedelta(days=1))
         parts += [svg.rect(sx, y, 4, ROW, fill="#000", cls="off-protocol", title="Off protocol: nothing further is planned",
                            data={"date": steps[-1].end or steps[-1].start}),
-                  svg.text(sx + 7, y + ROW * 0.75, "OFF PROTOCOL: nothing further is planned", bold=True, white_behind=True)]
+                  _off_words(sx, y + ROW * 0.75)]
     parts += labels
     parts.append(_legend(bottom + 32, changed is not None, referral))
     return svg.picture(WIDTH, height, parts, label="The plan as a timeline: each phase over its estimated dates",
                        cls="picture plan-timeline")
+
+
+def _off_words(x: float, y: float) -> Markup:
+    words = "OFF PROTOCOL: nothing further is planned"
+    right = _fits_right(x + 7, words)
+    return svg.text(x + 7 if right else x - 3, y, words, anchor="start" if right else "end", bold=True, white_behind=True)
 
 
 def _awaited(result: str, due: dt.date, ax: float, y: float) -> list[Markup]:
