@@ -14,6 +14,7 @@ import http.cookiejar
 import os
 import platform
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -36,21 +37,38 @@ QUICK_WEEKS, FULL_WEEKS = 8, 104  # quick: the weeks a maintenance sheet prints 
 ENV = {**os.environ, "DOSING_TODAY": TODAY}
 
 
-def _run(command: list[str], cwd: Path = ROOT) -> float:
+class Timed(float):
+    """Wall seconds, with the CPU seconds the command and every process it waited for used (user + system).
+
+    On a machine others share, the wall time wanders with their load; the CPU time much less."""
+
+    cpu: float
+
+
+def _timed(wall: float, cpu: float) -> Timed:
+    timed = Timed(wall)
+    timed.cpu = cpu
+    return timed
+
+
+def _run(command: list[str], cwd: Path = ROOT) -> Timed:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=ENV)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"benchmark command failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
-    return elapsed
+    return _timed(elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
 
 
-def _median(runs: int, make_command, cwd: Path = ROOT, warm_up: bool = True) -> float:
-    """Median of `runs`, after one untimed run: the first run pays for cold caches
+def _median(runs: int, make_command, cwd: Path = ROOT, warm_up: bool = True) -> Timed:
+    """Median of `runs` (wall and CPU each), after one untimed run: the first run pays for cold caches
     (the operating system's file cache, pint's registry cache), which no second one does."""
     if warm_up:
         _run(make_command(-1), cwd)
-    return statistics.median(_run(make_command(i), cwd) for i in range(runs))
+    timings = [_run(make_command(i), cwd) for i in range(runs)]
+    return _timed(statistics.median(timings), statistics.median(t.cpu for t in timings))
 
 
 def _pathway_in_process(runs: int) -> float:
@@ -252,7 +270,11 @@ def main(argv=None) -> int:
             verdict = f"{target} ({'met' if seconds < 0.05 else 'NOT met'})"
         else:
             verdict = of.strip()
-        print(f"  {name:<48} {seconds * 1000:7.0f} ms {shown:>8}  {verdict}", flush=True)
+        cpu = getattr(seconds, "cpu", None)
+        if cpu is not None:
+            base = getattr(floors.get(floor), "cpu", None)
+            cpu = f"{cpu * 1000:7.0f} ms" + (f" {cpu / base:6.2f}×" if base else " " * 8)
+        print(f"  {name:<48} {seconds * 1000:7.0f} ms {shown:>8}  {cpu or '':<18}  {verdict}", flush=True)
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -264,9 +286,9 @@ def main(argv=None) -> int:
         one_line = scratch / "one-line.pdf"
         floors["bare"] = _median(runs, lambda i: [python, "-c", "pass"])
         floors["pdf"] = _median(runs, lambda i: [python, "-c", f"import weasyprint; weasyprint.HTML(string='<p>one line</p>').write_pdf({str(one_line)!r})"])
-        print(f"  floor: bare Python start                       {floors['bare'] * 1000:7.0f} ms")
-        print(f"  floor: WeasyPrint one-line PDF from scratch    {floors['pdf'] * 1000:7.0f} ms")
-        print(f"  {'measurement':<48} {'median':>9} {'ratio':>8}  target", flush=True)
+        print(f"  {'measurement':<48} {'wall':>9} {'ratio':>8}  {'CPU, its ratio':<18}  target")
+        line("floor: bare Python start", floors["bare"])
+        line("floor: WeasyPrint one-line PDF from scratch", floors["pdf"])
         line("import dosing", _median(runs, lambda i: [python, "-c", "import dosing"]), "bare", None, "bare")
         line("whole pathway, every phase, in-process", _pathway_in_process(runs), None, "under 50 ms")
         without_numpy, with_numpy = _pint_registry(runs)
