@@ -15,7 +15,9 @@ def record(orders) -> dict:
     "all day" for a continuous infusion. Where it sets none (dexamethasone three times a
     day) the box is left for the ward to write its own times - the tool never invents a
     clock - and "which" says which of the day's doses the row is ("dose 1 of 3"), printed
-    in the drug cell, so a count can never be read as a time or an amount.
+    in the drug cell, so a count can never be read as a time or an amount. Its spaces do not
+    break ("dose 1 of 3" moves to the next line whole, under a long name): the record then needs
+    no line break element in each such row, which WeasyPrint would lay out as one more box.
     """
     systemic, spinal = [], []
     rank = {id(order): n for n, order in enumerate(orders.phase.orders)}
@@ -28,7 +30,7 @@ def record(orders) -> dict:
             rows = [(t.strftime("%H:%M"), amount(a.dose, unit), "") for t in a.times]
         else:
             count = a.times_per_day
-            rows = [("", amount(a.dose, unit), f"dose {i} of {count}" if count > 1 else "") for i in range(1, count + 1)]
+            rows = [("", amount(a.dose, unit), f"dose\u00a0{i}\u00a0of\u00a0{count}" if count > 1 else "") for i in range(1, count + 1)]
         for number_in_day, (planned, dose, which) in enumerate(rows):
             row = {"date": a.date.isoformat(), "weekday": f"{a.date:%a}", "day": a.day, "planned": planned, "which": which,
                    "drug": drug_name(a.order), "dose": dose, "route": a.route, "duration": duration}
