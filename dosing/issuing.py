@@ -59,7 +59,7 @@ def on_pathway(patient, protocol, phase_name: str, override: str | None) -> None
     )
 
 
-def prepare(path: Path, protocol, phase, request, preview: bool = False, history=None):
+def prepare(path: Path, protocol, phase, request, preview: bool = False, history=None, produced=None):
     """The orders as a dict (json), or a Pending sheet to render and write.
 
     A preview is never refused for being issued already: it writes nothing.
@@ -67,6 +67,8 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False, history
     folder's issue log (the pharmacy server's database, dosing.store.orders.History:
     `latest(patient_id, phase, start)` and `last_for_patient(patient_id)`); the
     documents are then kept by the caller, and `finish` is None.
+    `produced`: the time the sheets say they were produced (default now; the
+    page's Issue gives its preview's, so it issues the very sheets previewed).
     """
     from dosing import patient as patients
     from dosing.errors import InputError
@@ -78,14 +80,14 @@ def prepare(path: Path, protocol, phase, request, preview: bool = False, history
                      patient_text=Path(path).read_text(encoding="utf-8"), window_asked=window_asked(request))
     recovered = []
     try:
-        return _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered, history)
+        return _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered, history, produced)
     except InputError as exc:
         if recovered:  # said even when this run is refused
             exc.problem += " (before that: " + "; ".join(recovered) + ")"
         raise
 
 
-def _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered, history=None):
+def _prepare(path, protocol, phase, request, preview, patient, options, orders, recovered, history=None, produced=None):
     from dosing import issue_log
     from dosing.errors import InputError
     from dosing.documents.json_orders import as_dict
@@ -138,7 +140,7 @@ def _prepare(path, protocol, phase, request, preview, patient, options, orders, 
                      changes=[already.changes] if already.changes else [])
         version = already.version
     stem = safe_stem(orders.patient.id, phase.name, orders.start) + (f"_v{version}" if version > 1 else "")
-    chosen = [d for d in documents(orders, issue=issue) if request.documents is None or d.kind in request.documents]
+    chosen = [d for d in documents(orders, produced, issue=issue) if request.documents is None or d.kind in request.documents]
     if not chosen:
         raise InputError("--documents", f"{phase.title} has none of the documents asked for", "choose documents this phase has")
 

@@ -81,46 +81,50 @@ def wait_for(condition, seconds=300):
         time.sleep(0.05)
 
 
-def page_figures(runs, folder, code=None):
-    """(issue with nothing laid out ahead, issue after its preview) medians through `dosing serve`, warm."""
-    out = folder / "sheets"
+class Server:
+    """`dosing serve` of this tree, or of an earlier checkout (`code`), warm, issuing one infant after another."""
+
+    def __init__(self, folder, code=None, lays_ahead=True):
+        self.out, self.code, self.n, self.lays_ahead = folder / "sheets", code, 0, lays_ahead
+        env = dict(ENV, PYTHONPATH=str(code)) if code else ENV
+        self.process = subprocess.Popen([sys.executable, "-m", "dosing", "serve", "--port", "0", "--out", str(self.out)],
+                                        cwd=code or ROOT, env=env, stdout=subprocess.PIPE, stderr=open(folder / "server.err", "w"), text=True)
+        self.page = Page(int(re.search(r":(\d+)/", self.process.stdout.readline())[1]))
+        self.cold()  # warms the page up (templates, regimen data); not counted
+
+    def cold(self) -> float:
+        """An Issue with nothing laid out ahead: every document laid out by this request."""
+        self.n += 1
+        form = infant(self.n)
+        fingerprint = self.page.preview(form)
+        if self.lays_ahead:  # the preview is laid out ahead: wait for it, then throw it away
+            wait_for(lambda: len(cache_entries(self.out)) == 4)
+            clear(self.out)
+        took = self.page.issue(form, fingerprint)
+        clear(self.out)
+        return took
+
+    def ahead(self) -> float:
+        """An Issue after its preview had the documents laid out ahead."""
+        self.n += 1
+        form = infant(self.n)
+        fingerprint = self.page.preview(form)
+        wait_for(lambda: len(cache_entries(self.out)) == 4)
+        took = self.page.issue(form, fingerprint)
+        clear(self.out)
+        return took
+
+    def stop(self):
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(60)
+
+
+def command(folder, run, code=None) -> float:
     env = dict(ENV, PYTHONPATH=str(code)) if code else ENV
-    server = subprocess.Popen([sys.executable, "-m", "dosing", "serve", "--port", "0", "--out", str(out)], cwd=code or ROOT,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = server.stdout.readline()
-        page = Page(int(re.search(r":(\d+)/", line)[1]))
-        cold, ahead, n = [], [], 0
-        for run in range(runs + 1):  # the first warms the page up (templates, regimen data) and is not counted
-            form = infant(n := n + 1)
-            fingerprint = page.preview(form)
-            if code is None:  # this tree lays the preview out ahead: wait for it, then throw it away
-                wait_for(lambda: len(cache_entries(out)) == 4)
-                clear(out)
-            took = page.issue(form, fingerprint)
-            if run:
-                cold.append(took)
-            clear(out)
-            if code is None and run:
-                form = infant(n := n + 1)
-                fingerprint = page.preview(form)
-                wait_for(lambda: len(cache_entries(out)) == 4)
-                ahead.append(page.issue(form, fingerprint))
-                clear(out)
-        return statistics.median(cold), statistics.median(ahead) if ahead else None
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(60)
-
-
-def command_figure(runs, folder):
-    times = []
-    for run in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "dosing", "sheet", str(PATIENT), "--phase", "induction", "--start", "2026-06-01",
-                        "--out", str(folder / f"cli-{run}")], env=ENV, check=True, capture_output=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "dosing", "sheet", str(PATIENT), "--phase", "induction", "--start", "2026-06-01",
+                    "--out", str(folder / f"cli-{run}")], env=env, cwd=code or ROOT, check=True, capture_output=True)
+    return time.perf_counter() - started
 
 
 def cache_figures(runs, folder):
@@ -158,22 +162,38 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--before", type=Path, help="a checkout of the code before the printer pool")
+    parser.add_argument("--after", type=Path, help="a checkout of the code with it (default: this tree)")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dosing-measure-") as scratch:
         folder = Path(scratch)
-        command = command_figure(arguments.runs, folder)
-        print(f"command line, every induction PDF: {command:.2f} s")
+        for name in ("before", "after"):
+            (folder / name).mkdir()
+        # Side by side, one run of each in turn: the machine's speed drifts, the ratios hold.
+        servers = {"after": Server(folder / "after", arguments.after)}
         if arguments.before:
-            (folder / "before").mkdir()
-            before, _ = page_figures(arguments.runs, folder / "before", arguments.before)
-            print(f"page before (layout under a lock, one at a time): {before:.2f} s = {before / command:.2f}x the command line")
-        (folder / "after").mkdir()
-        after, ahead = page_figures(arguments.runs, folder / "after")
-        print(f"page now (the server's printer, every core), nothing laid out ahead: {after:.2f} s = {after / command:.2f}x the command line")
+            servers["before"] = Server(folder / "before", arguments.before, lays_ahead=False)
+        times = {"command": [], "before": [], "after": [], "ahead": []}
+        try:
+            for run in range(arguments.runs):
+                times["command"].append(command(folder, run, arguments.after))
+                if arguments.before:
+                    times["before"].append(servers["before"].cold())
+                times["after"].append(servers["after"].cold())
+                times["ahead"].append(servers["after"].ahead())
+        finally:
+            for server in servers.values():
+                server.stop()
+        cli, after, ahead = (statistics.median(times[k]) for k in ("command", "after", "ahead"))
+        print(f"command line, every induction PDF (the whole command): {cli:.2f} s")
+        if arguments.before:
+            before = statistics.median(times["before"])
+            print(f"page before (layout under a lock, one at a time), warm Issue: {before:.2f} s = {before / cli:.2f}x the command line")
+        print(f"page now (the server's printer, every core), warm Issue, nothing laid out ahead: {after:.2f} s = {after / cli:.2f}x the command line")
         print(f"page now, Issue after its preview (laid out ahead): {ahead:.2f} s = {ahead / after:.2f}x the Issue above")
         laid, read = cache_figures(arguments.runs, folder)
         print(f"four induction documents laid out (warm, one process): {laid:.2f} s; read back from the cache: {read * 1000:.0f} ms "
-              f"= {read / laid:.3f}x")
+              f"= {read / laid:.4f}x")
+        print("raw:", {k: [round(t, 2) for t in v] for k, v in times.items()})
 
 
 if __name__ == "__main__":

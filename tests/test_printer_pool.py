@@ -342,3 +342,53 @@ def test_a_team_order_issued_after_its_prepare_finds_its_drafts_laid_out(databas
         print(f"\nteam server: an order issued after its prepare laid its drafts out ahead: {took:.2f} s")
     finally:
         db.dispose()
+
+
+class _Clock:
+    """datetime with its now() moved on by `ahead`, for the page's code only (the modules that ask it the time)."""
+
+    def __init__(self, monkeypatch):
+        import datetime as real
+
+        clock = self
+
+        class Moved(real.datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return real.datetime.now(tz) + clock.ahead
+
+        self.ahead = real.timedelta(0)
+        monkeypatch.setattr("dosing.web.actions.datetime", Moved)
+        monkeypatch.setattr("dosing.documents.datetime", Moved)
+
+
+def _produced(pdf: bytes) -> str:
+    return " ".join(re.search(r"produced (\d\d \w\w\w \d{4})\s+(\d\d:\d\d)", _text(pdf)).groups())
+
+
+@pytest.mark.parametrize("later, same", [(61, True), (16 * 60, False)])
+def test_an_issue_after_its_preview_issues_the_sheets_it_showed(tmp_path, pool, monkeypatch, later, same):
+    """A sheet prints the minute it was produced: an Issue a minute after its preview still issues the previewed
+    sheets (their layout from the cache); a quarter of an hour later, the sheets are produced anew."""
+    from datetime import timedelta
+
+    out = tmp_path / "sheets"
+    out.mkdir()
+    clock = _Clock(monkeypatch)
+    client = create_app(out, printer=pool).test_client()
+    token = re.search(r'name="token" value="([^"]+)"', client.get("/").get_data(as_text=True))[1]
+    form = _infant(7) | {"token": token}
+    page = client.post("/", data={**form, "action": "preview"}).get_data(as_text=True)
+    shown = re.search(r"produced (\d\d \w\w\w \d{4} \d\d:\d\d)", page)[1]
+    previewed = re.search(r'name="previewed" value="([0-9a-f]{64})"', page)[1]
+    cache = out / ".layout-cache"
+    _wait_until(lambda: cache.is_dir() and len(list(cache.glob("*.pdf-entry"))) == 4, 120, "the preview was not laid out ahead")
+    kept = {p.read_bytes().partition(b"\n\n")[2] for p in cache.glob("*.pdf-entry")}
+    clock.ahead = timedelta(seconds=later)
+    assert client.post("/", data={**form, "action": "issue", "previewed": previewed}).status_code == 200
+    made = sorted(out.glob("MRN-200007_*.pdf"))
+    assert len(made) == 4
+    assert ({p.read_bytes() for p in made} == kept) is same
+    assert {_produced(p.read_bytes()) for p in made} == ({shown} if same else {_produced(made[0].read_bytes())})
+    if not same:
+        assert _produced(made[0].read_bytes()) != shown

@@ -7,6 +7,8 @@ or RegimenError, which the page shows beside the box or at the top.
 """
 
 import re
+import threading
+from datetime import datetime, timedelta
 
 from dosing.errors import InputError, RegimenError
 from dosing.requests import ResumeRequest, parse_moment
@@ -14,6 +16,41 @@ from dosing.web.form import phase_name, sheet_option, sheet_request
 
 #: the name of a file the page may verify or hand out: an issued sheet's, never a path
 ISSUED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.(pdf|html)$")
+
+
+#: how long the Issue of a preview's inputs issues the very sheets it showed (their "produced" time)
+PREVIEW_KEPT = timedelta(minutes=15)
+PREVIEWS_KEPT = 100  #: previews remembered at most (a fingerprint and a time each)
+
+
+class Previews:
+    """When each preview's sheets were produced, by the fingerprint of their inputs.
+
+    A sheet prints the minute it was produced, so an Issue a minute after its
+    preview would print other HTML than the preview laid out ahead. The Issue
+    of the same inputs (the same signed fingerprint) within 15 minutes, on the
+    same day, issues the sheets the preview showed, produced at the preview's
+    time, as the team's server issues the drafts the verifier saw; the issue
+    log still records when it was issued. Later, the sheets are produced anew.
+    """
+
+    def __init__(self):
+        self._lock, self._kept = threading.Lock(), {}
+
+    def made(self, fingerprint: str) -> datetime:
+        now = datetime.now()
+        with self._lock:
+            self._kept.pop(fingerprint, None)
+            self._kept[fingerprint] = now
+            while len(self._kept) > PREVIEWS_KEPT:
+                del self._kept[next(iter(self._kept))]  # the oldest
+        return now
+
+    def produced(self, fingerprint: str) -> datetime | None:
+        now = datetime.now()
+        with self._lock:
+            made = self._kept.get(fingerprint)
+        return made if made is not None and now - made < PREVIEW_KEPT and made.date() == now.date() else None
 
 
 class Refused(Exception):
@@ -31,7 +68,7 @@ def plan(patient, protocol):
     return pathway.with_dates(pathway.plan(patient, protocol), protocol, patient)
 
 
-def sheets(path, values: dict, preview: bool, protocol, out, layout) -> dict:
+def sheets(path, values: dict, preview: bool, protocol, out, layout, produced: datetime | None = None) -> dict:
     """The sheets previewed, or issued into `out` as `dosing sheet` issues them.
 
     `layout` (dosing.printing.pool.Layout) lays the PDFs out on the server's
@@ -40,6 +77,7 @@ def sheets(path, values: dict, preview: bool, protocol, out, layout) -> dict:
     output folder's layout cache: the Issue then finds them laid out. The
     preview's HTML is the Issue's (the same prepare, the same documents), and
     the cache gives a PDF only for exactly the HTML it was laid out from.
+    `produced`: the time the sheets say they were produced (Previews), default now.
     """
     from dosing.documents import render
     from dosing.issuing import prepare
@@ -47,7 +85,7 @@ def sheets(path, values: dict, preview: bool, protocol, out, layout) -> dict:
 
     name = phase_name(values)
     request = sheet_request(values, out)
-    pending = prepare(path, protocol, load_phase(protocol, name), request, preview=preview)
+    pending = prepare(path, protocol, load_phase(protocol, name), request, preview=preview, produced=produced)
     if preview:
         frames = [{"title": d.title, "kind": d.kind, "html": render.html(d)} for d in pending.documents]
         already = pending.issued_already  # nothing differs from the version issued: the page says so, and offers no Issue

@@ -62,6 +62,7 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
     token, cookie = secrets.token_urlsafe(32), secrets.token_urlsafe(32)  # made when the server starts, never stored
     out = Path(out)
     layout = Layout(printer or shared(), LayoutCache.inside(out))
+    previews = actions.Previews()  # an Issue issues the sheets its preview showed (and laid out ahead)
     tests = lab_tests()
     allowed = {name.lower().rstrip(".") for name in hosts} | set(LOOPBACK_NAMES)
     team = None
@@ -182,8 +183,10 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
                 if action == "resume":
                     return page(values, plan=plan, **actions.resume(path, values, protocol, out, layout))
                 if action == "issue":
-                    return page(values, plan=plan, **actions.sheets(path, values, False, protocol, out, layout))
-                return page(values, plan=plan, previewed=fingerprint(values), **_preview(path, values))
+                    return page(values, plan=plan, **actions.sheets(path, values, False, protocol, out, layout,
+                                                                    previews.produced(previewed)))
+                signed = fingerprint(values)
+                return page(values, plan=plan, previewed=signed, **_preview(path, values, previews.made(signed)))
             except InputError as exc:
                 return refused(values, exc, where, plan=plan)
             except RegimenError as exc:
@@ -191,10 +194,10 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             except PrinterError as exc:  # the printer stopped: nothing was written, and a new one is starting
                 return page(values, {}, 503, plan=plan, problems=[str(exc)])
 
-    def _preview(path, values) -> dict:
+    def _preview(path, values, produced) -> dict:
         """The sheets as they will print; earlier versions looked up where this server keeps them."""
         if team is None:
-            return actions.sheets(path, values, True, protocol, out, layout)
+            return actions.sheets(path, values, True, protocol, out, layout, produced)
         from dosing import pharmacy
         from dosing.web.form import phase_name, sheet_request
 
