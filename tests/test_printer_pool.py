@@ -392,3 +392,33 @@ def test_an_issue_after_its_preview_issues_the_sheets_it_showed(tmp_path, pool, 
     assert {_produced(p.read_bytes()) for p in made} == ({shown} if same else {_produced(made[0].read_bytes())})
     if not same:
         assert _produced(made[0].read_bytes()) != shown
+
+
+def test_a_team_order_whose_printer_is_killed_stays_verified_with_no_document(database_url, tmp_path):
+    from datetime import date
+
+    from dosing import pharmacy
+    from dosing.printing.pool import Layout
+    from dosing.regimen import load_protocol
+    from dosing.requests import Request
+    from dosing.store import accounts, open_database, orders
+
+    printer = PrinterPool()
+    printer.start(wait=True)
+    db = open_database(database_url)
+    try:
+        for name in ("anna", "boris"):
+            accounts.add_user(db, name, "pharmacist", "correct horse battery")
+        anna, boris = (accounts.SessionUser(name=n, role="pharmacist", csrf_token="", session_id=0) for n in ("anna", "boris"))
+        text = (Path(__file__).parent.parent / "examples" / "standard-risk.toml").read_text(encoding="utf-8")
+        order = pharmacy.prepare_order(db, anna, load_protocol(None), text, "induction", Request(start=date(2026, 6, 1), out=tmp_path))
+        orders.verify(db, boris, order.id)
+        with pytest.raises(PrinterError, match="nothing was written"):
+            pharmacy.issue_order(db, anna, order.id, Layout(_Killing(printer)))
+        after = orders.get_order(db, order.id)
+        assert after.state == "verified" and after.documents == []
+        issued = pharmacy.issue_order(db, anna, order.id, Layout(printer))  # the next try, on a new printer
+        assert issued.state == "issued" and len(issued.documents) == 4
+    finally:
+        db.dispose()
+        printer.stop()

@@ -56,6 +56,9 @@ class _Run:
         try:
             self.process = subprocess.Popen([sys.executable, "-I", "-c", code, str(theirs.fileno()), str(workers)],
                                             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, close_fds=True)
+        except OSError as exc:
+            ours.close()
+            raise PrinterError(f"the PDF printer could not start ({exc.strerror or exc}), so nothing was written") from None
         finally:
             theirs.close()
         self.connection = Connection(ours.detach())
@@ -181,8 +184,14 @@ class PrinterPool:
         """A printer that was serving is replaced at once, warm for the next request; one that died
         starting is not (it would die again in a loop): the next request starts one and is told why."""
         with self._lock:
-            if self._run is run:
-                self._run = _Run(self._workers, self._ended) if run.ready.is_set() and not self._stopped else None
+            if self._run is not run:
+                return
+            self._run = None
+            if run.ready.is_set() and not self._stopped:
+                try:
+                    self._run = _Run(self._workers, self._ended)
+                except PrinterError:
+                    pass  # the next request tries again, and says why if it cannot
 
     def _number(self) -> int:
         with self._lock:
