@@ -95,3 +95,19 @@ def test_without_fork_the_pdfs_are_laid_out_in_process(monkeypatch):
     sheets.submit([_page("laid out here")])
     (made,) = sheets.collect()
     assert "laid out here" in _text(made)
+
+
+def test_a_printer_with_a_layout_cache_reads_back_what_it_laid_out_before(tmp_path):
+    from dosing.documents.layout_cache import LayoutCache
+
+    cache = LayoutCache.inside(tmp_path)
+    first = Printer(workers=2, cache=cache)
+    first.submit([_page("orders"), _page("calendar")])
+    laid = first.collect()
+    assert sorted(p.name for p in cache.folder.iterdir()) == sorted(f"{cache.key(h)}.pdf-entry"
+                                                                  for h in (_page("orders"), _page("calendar")))
+    again = Printer(workers=2, cache=cache)
+    again.submit([_page("calendar"), _page("orders"), _page("new")])
+    made = again.collect()
+    assert made[:2] == [laid[1], laid[0]] and "new" in _text(made[2])
+    assert len(list(cache.folder.iterdir())) == 3
