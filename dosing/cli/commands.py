@@ -24,9 +24,11 @@ def _sheet(arguments) -> int:
     # Started first, so WeasyPrint loads in another process while the doses are computed.
     printer = None
     if arguments.format == "pdf":
+        from dosing.documents.layout_cache import LayoutCache
         from dosing.printer import Printer
 
-        printer = Printer()
+        # The layout cache the page shares (issue 18): a document laid out before into this folder is read back.
+        printer = Printer(cache=LayoutCache.inside(arguments.out))
     try:
         return _sheets(arguments, printer)
     finally:
@@ -104,9 +106,11 @@ def _resume(arguments) -> int:
     # As for `sheet`: the printer warms up in its own process while the new bags are computed.
     printer = None
     if arguments.format == "pdf":
+        from dosing.documents.layout_cache import LayoutCache
         from dosing.printer import Printer
 
-        printer = Printer()
+        # The layout cache the page shares (issue 18): a document laid out before into this folder is read back.
+        printer = Printer(cache=LayoutCache.inside(arguments.out))
     try:
         return _resumed(arguments, printer)
     finally:
