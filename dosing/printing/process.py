@@ -203,7 +203,13 @@ class _Scheduler:
 def lay_out(html: str, cache=None) -> bytes:
     from dosing.documents.render import pdf_from_html
 
-    return pdf_from_html(html, cache)
+    try:
+        return pdf_from_html(html, cache)
+    finally:
+        # The workers collect rarely (below), so a document's garbage would stay on the heap for the next one and a
+        # worker's memory would grow with the batch (+2 MB an infant, 242 MB for 50): one full collection after each
+        # document keeps it flat (82-90 MB for 25 or 50 infants) for about 6 % of a document's layout time.
+        gc.collect()
 
 
 def _worker_starts(connection, printer: int) -> None:
