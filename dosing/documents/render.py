@@ -85,9 +85,14 @@ _WARM_UP = """<!DOCTYPE html><html><head><style>/*css*/</style></head><body>
 <div class="order"><h3>dexAMETHasone</h3><p class="meta">PO</p><p class="label">INTRATHECAL USE ONLY</p><p class="working">0.3 m² × 6 mg/m²</p>
 <table class="days"><tr><th class="c-days">Days</th><th class="c-dose">Dose</th><th class="tag">Tag</th></tr>
 <tr><td>1 to 7</td><td class="dose">1.2 mg</td><td class="tag">R</td></tr></table></div>
-<table class="record"><thead><tr><th class="date">Date</th><th class="drug">Drug</th><th class="box">Nurse</th></tr></thead>
-<tr><td class="nowrap">Mon 2026-06-01</td><td class="dose">1.2 mg</td><td class="small">5 min</td></tr>
-<tr><td class="route-it">INTRATHECAL</td><td></td><td></td></tr></table>
+<table class="record systemic"><colgroup><col class="c-date"><col class="c-drug"><col class="c-dose"><col class="c-sign"><col></colgroup>
+<thead><tr><th>Date</th><th>Drug</th><th>Dose, route, duration</th><th>Nurse</th><th>Why</th></tr></thead>
+<tr><td class="nowrap">Mon 2026-06-01</td><td>drug</td><td class="given">1.2 mg IV<br><span>over 5 minutes</span></td></tr></table>
+<table class="record spinal"><tr><td class="dose nowrap">6 mg</td><td class="route-it">INTRATHECAL</td></tr></table>
+<svg width="120" height="40" viewBox="0 0 120 40"><defs><pattern id="w" width="4" height="4" patternUnits="userSpaceOnUse">
+<path d="M0 4L4 0" stroke="black" stroke-width="0.5"/></pattern></defs><rect x="1" y="1" width="50" height="10" fill="url(#w)" stroke="black"/>
+<polyline points="1,30 40,20 80,25" fill="none" stroke="black" stroke-dasharray="3 2"/><circle cx="40" cy="20" r="2"><title>point</title></circle>
+<text x="60" y="10" font-size="7">label 1 Jun</text></svg>
 <table class="calendar"><tr><th class="week">1</th><td><div class="cell-date">1 <span class="iso">06-01</span></div>
 <div class="item spinal">IT</div><div class="bar">infusion</div><div class="test">MRD</div></td><td class="outside"></td></tr></table>
 <table class="signatures"><tr><th>Prescriber</th><td></td></tr></table><p class="legend"><strong>R</strong> reference</p>
