@@ -8,6 +8,7 @@ for a pharmacy team with accounts in a database (`users` and `db`: pharmacy.py).
 
 import json
 import sys
+from contextlib import contextmanager
 
 import attrs
 
@@ -20,20 +21,27 @@ from dosing.requests import Request, ResumeRequest
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
 
 
-def _sheet(arguments) -> int:
-    # Started first, so WeasyPrint loads in another process while the doses are computed.
-    printer = None
-    if arguments.format == "pdf":
-        from dosing.documents.layout_cache import LayoutCache
-        from dosing.printer import Printer
+@contextmanager
+def _printer(arguments):
+    """For PDFs, the printer, started first so WeasyPrint loads in its own process while the doses are
+    computed, with the output folder's layout cache (the page shares it: a document laid out before into
+    this folder is read back); None for other formats. Cancelled on the way out, whatever happened."""
+    if arguments.format != "pdf":
+        yield None
+        return
+    from dosing.documents.layout_cache import LayoutCache
+    from dosing.printer import Printer
 
-        # The layout cache the page shares (issue 18): a document laid out before into this folder is read back.
-        printer = Printer(cache=LayoutCache.inside(arguments.out))
+    printer = Printer(cache=LayoutCache.inside(arguments.out))
     try:
-        return _sheets(arguments, printer)
+        yield printer
     finally:
-        if printer is not None:
-            printer.cancel()
+        printer.cancel()
+
+
+def _sheet(arguments) -> int:
+    with _printer(arguments) as printer:
+        return _sheets(arguments, printer)
 
 
 def _sheets(arguments, printer) -> int:
@@ -103,19 +111,8 @@ def _serve(arguments) -> int:
 
 
 def _resume(arguments) -> int:
-    # As for `sheet`: the printer warms up in its own process while the new bags are computed.
-    printer = None
-    if arguments.format == "pdf":
-        from dosing.documents.layout_cache import LayoutCache
-        from dosing.printer import Printer
-
-        # The layout cache the page shares (issue 18): a document laid out before into this folder is read back.
-        printer = Printer(cache=LayoutCache.inside(arguments.out))
-    try:
+    with _printer(arguments) as printer:  # as for `sheet`: warming up while the new bags are computed
         return _resumed(arguments, printer)
-    finally:
-        if printer is not None:
-            printer.cancel()
 
 
 def _resumed(arguments, printer) -> int:
