@@ -59,10 +59,12 @@ def documents(orders, produced: datetime | None = None, issue: dict | None = Non
         context["punctures"] = punctures(spinal)
         found.append(Document("intrathecal", "INTRATHECAL chemotherapy orders", "intrathecal.html", context))
     if orders.bags:
-        for kind, title, template in (("infusion", "Blinatumomab infusion: bag schedule", "infusion.html"),
-                                      ("preparation", "Blinatumomab bags: pharmacy preparation worksheet", "preparation.html")):
+        worked = bags.context(orders)  # the bags' words, worked out once for both documents
+        # The nurse's schedule draws the course as a strip; the pharmacy's worksheet prints no picture.
+        for kind, title, template, strip in (("infusion", "Blinatumomab infusion: bag schedule", "infusion.html", bags.strip(orders)),
+                                             ("preparation", "Blinatumomab bags: pharmacy preparation worksheet", "preparation.html", None)):
             context = common.context(orders, systemic, produced, title)
-            context.update(bags.context(orders))
+            context.update(worked, strip=strip)
             found.append(Document(kind, title, template, context))
     every = systemic + spinal
     context = common.context(orders, every, produced, "Phase calendar")

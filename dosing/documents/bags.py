@@ -32,12 +32,11 @@ def context(orders) -> dict:
             "source": str(product.path.name),
         },
         "premedication": dose_text(premedication) if premedication else None,
-        "strip": _strip(orders),
     }
 
 
-def _strip(orders):
-    """The course as a strip, bag by bag (dosing.pictures.infusion_strip), for templates/infusion.html."""
+def strip(orders):
+    """The course as a strip, bag by bag (dosing.pictures.infusion_strip), for templates/infusion.html only."""
     from dosing.pictures import infusion_strip  # here, not above: only a sheet with bags draws it
 
     return infusion_strip.strip(orders)
