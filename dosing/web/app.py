@@ -107,6 +107,9 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
             from dosing.dates import today
             from dosing.pictures.plan import timeline
             context["plan_picture"] = timeline(context["plan"], protocol, today())
+        if context.get("measured") is not None:  # every weight and length on the WHO centiles (dosing.pictures)
+            from dosing.pictures.growth_chart import section as growth
+            context["growth"] = growth(context["measured"], small=False)
         context["notes"] = [options_named(note) for note in context["notes"]]  # "Give --infusion-start HH:MM": the page's box
         if team is not None:
             context.update(team.page_context())
@@ -171,28 +174,27 @@ def create_app(out: Path, regimens: Path | None = None, hosts: tuple[str, ...] =
                 return flask.Response(path.read_text(encoding="utf-8"), mimetype="application/toml",
                                       headers={"Content-Disposition": f'attachment; filename="{safe_id(patient.id)}.toml"'})
             plan = actions.plan(patient, protocol)
-            from dosing.pictures.growth_chart import section as growth  # the page's growth charts: page.html reads g.growth
-            flask.g.growth = growth(patient, small=False)
+            drawn = {"plan": plan, "measured": patient}  # page() draws the plan's timeline and the growth charts from these
             if action not in ("preview", "issue", "resume", "prepare"):
-                return page(values, plan=plan)
+                return page(values, **drawn)
             if action in ("issue", "prepare") and not hmac.compare_digest(previewed, fingerprint(values)):
-                return page(values, plan=plan, problems=[NEEDS_PREVIEW], status=409)
+                return page(values, **drawn, problems=[NEEDS_PREVIEW], status=409)
             try:
                 if action == "prepare":
                     return team.prepare_from_form(values, path, protocol, regimens)
                 if action == "resume":
-                    return page(values, plan=plan, **actions.resume(path, values, protocol, out, layout))
+                    return page(values, **drawn, **actions.resume(path, values, protocol, out, layout))
                 if action == "issue":
-                    return page(values, plan=plan, **actions.sheets(path, values, False, protocol, out, layout,
-                                                                    previews.produced(previewed)))
+                    return page(values, **drawn, **actions.sheets(path, values, False, protocol, out, layout,
+                                                                   previews.produced(previewed)))
                 signed = fingerprint(values)
-                return page(values, plan=plan, previewed=signed, **_preview(path, values, previews.made(signed)))
+                return page(values, **drawn, previewed=signed, **_preview(path, values, previews.made(signed)))
             except InputError as exc:
-                return refused(values, exc, where, plan=plan)
+                return refused(values, exc, where, **drawn)
             except RegimenError as exc:
-                return page(values, {}, 422, plan=plan, problems=[f"regimen data: {exc}"])
+                return page(values, {}, 422, **drawn, problems=[f"regimen data: {exc}"])
             except PrinterError as exc:  # the printer stopped: nothing was written, and a new one is starting
-                return page(values, {}, 503, plan=plan, problems=[str(exc)])
+                return page(values, {}, 503, **drawn, problems=[str(exc)])
 
     def _preview(path, values, produced) -> dict:
         """The sheets as they will print; earlier versions looked up where this server keeps them."""
