@@ -8,6 +8,8 @@ value is written { value = ..., tag = ..., source = ... } and read by `tagged`.
 
 import re
 import tomllib
+from bisect import bisect_left, bisect_right
+from functools import cached_property
 from pathlib import Path
 
 from dosing.errors import RegimenError
@@ -43,20 +45,43 @@ class Source:
 
     def header_line(self, header: str, index: int = 0) -> int | None:
         """Line of the index-th occurrence of a table header such as '[[order]]'."""
-        pattern = re.compile(r"^\s*" + re.escape(header) + r"\s*(#.*)?$")
-        found = [n for n, line in enumerate(self.lines, start=1) if pattern.match(line)]
+        found = self._index[1].get(header, ())
         return found[index] if index < len(found) else None
 
     def key_line(self, key: str, after: int | None) -> int | None:
-        """Line of `key = ...` at or after a header line, before the next header."""
-        pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
-        for n in range((after or 1), len(self.lines) + 1):
-            line = self.lines[n - 1]
-            if n > (after or 1) and line.lstrip().startswith("["):
-                break
-            if pattern.match(line):
-                return n
-        return after
+        """Line of `key = ...` at or after a header line, before the next header.
+
+        A key is found where it is written bare; a quoted key's line is not (the header's line is given).
+        """
+        opening, _, keys = self._index
+        first = after or 1
+        following = bisect_right(opening, first)  # the next line opening a table ends the search
+        end = opening[following] if following < len(opening) else len(self.lines) + 1
+        found = keys.get(key, ())
+        at = bisect_left(found, first)
+        return found[at] if at < len(found) and found[at] < end else after
+
+    @cached_property
+    def _index(self) -> tuple[list[int], dict, dict]:
+        """Where each table header and key is written, read once: not once per header and key looked up
+        (400 of them for a phase's orders, each a scan of the file).
+
+        (the lines opening a table, as for key_line; header -> its lines, written alone or before a comment;
+        key -> the lines it starts, before the first '=')
+        """
+        opening, headers, keys = [], {}, {}
+        for n, line in enumerate(self.lines, start=1):
+            written = line.lstrip()
+            if written.startswith("["):
+                opening.append(n)
+                cut = written.find("#")
+                while cut != -1:  # a '#' inside the header, as in [drugs."a#b"], may also start the comment
+                    headers.setdefault(written[:cut].rstrip(), []).append(n)
+                    cut = written.find("#", cut + 1)
+                headers.setdefault(written.rstrip(), []).append(n)
+            elif "=" in written:
+                keys.setdefault(written[:written.index("=")].rstrip(), []).append(n)
+        return opening, headers, keys
 
     def error(self, line, problem: str) -> RegimenError:
         return RegimenError(self.path, line, problem)
