@@ -58,13 +58,27 @@ def pdf_from_html(text: str, cache=None) -> bytes:
             return kept
     import weasyprint
 
-    made = weasyprint.HTML(string=text, url_fetcher=_NoFetching(), base_url=None).write_pdf()
+    # sheet.css, inlined in every sheet, is parsed once per process and given to WeasyPrint as a
+    # stylesheet, not parsed again from each document (5-13 % of a sheet's layout; README "Speed").
+    inline, laid_out, sheets = "<style>" + _css() + "</style>", text, None
+    if inline in text:
+        laid_out, sheets = text.replace(inline, "<style></style>", 1), [_parsed_css()]
+    made = weasyprint.HTML(string=laid_out, url_fetcher=_NoFetching(), base_url=None).write_pdf(stylesheets=sheets)
     if cache is not None:
         try:
             cache.put(text, made)
         except OSError:  # a cache that cannot be written (disk full) only costs the next layout
             pass
     return made
+
+
+@cache
+def _parsed_css():
+    """sheet.css as WeasyPrint's parsed stylesheet, kept for the process. Its rules come from the
+    user origin, so a template's own <style> (author) wins over it whatever the selectors' weight."""
+    import weasyprint
+
+    return weasyprint.CSS(string=_css(), url_fetcher=_NoFetching(), base_url=None)
 
 
 def warm_up() -> None:
