@@ -25,7 +25,6 @@ from dosing.body import age_in_months
 from dosing.errors import InputError, RegimenError
 from dosing.findings import NOTICE, WARNING, Finding
 from dosing.regimen.criteria import criterion_text, measured_text
-from dosing.regimen.schwartz import load_schwartz
 from dosing.results import UMOL_PER_L_PER_MG_DL, creatinine_mg_dl, latest, schwartz_egfr
 from dosing.units import Q
 
@@ -132,6 +131,8 @@ def comparable(test: str, value, limit):
 
 def _schwartz(protocol):
     """results.toml [schwartz] (dosing/regimen/schwartz.py): an eGFR criterion needs its k."""
+    from dosing.regimen.schwartz import load_schwartz  # only a phase with an eGFR criterion reads it
+
     schwartz = load_schwartz(protocol.directory / "results.toml")
     if schwartz is None:
         raise RegimenError(protocol.directory / "results.toml", None,

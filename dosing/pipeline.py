@@ -26,7 +26,7 @@ from datetime import date, datetime, time
 
 import attrs
 
-from dosing import allergies, bags, criteria, dates, rescue
+from dosing import allergies, criteria, dates, rescue
 from dosing.anthracyclines import cumulative
 from dosing.body import measure
 from dosing.findings import NOTICE, find
@@ -90,6 +90,8 @@ def plan_bags(orders, bag_hours: int):
     continuous = [o for o in orders.phase.orders if o.continuous]
     if not continuous:
         return orders
+    from dosing import bags  # only a phase with a continuous infusion (blinatumomab) loads the bag planner
+
     (order,) = continuous
     product = bags.load_product(orders.protocol.directory.parent, order.drug.name)
     first = next(a for a in orders.administrations if a.order is order)

@@ -12,10 +12,6 @@ from contextlib import contextmanager
 
 import attrs
 
-from dosing.cli import pharmacy
-from dosing.cli.fhir_import import import_fhir
-from dosing.cli.plan import plan_command
-from dosing.cli.regimen_export import regimen
 from dosing.requests import Request, ResumeRequest
 
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
@@ -182,5 +178,38 @@ def _request(kind, arguments):
     return kind(**{name: getattr(arguments, name) for name in attrs.fields_dict(kind)})
 
 
-COMMANDS = {"plan": plan_command, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify, "serve": _serve,
-            "users": pharmacy.users, "db": pharmacy.database, "regimen": regimen, "import-fhir": import_fhir}
+# The other commands' modules are imported when their command runs, not by every command (the JSON orders
+# start faster without them: tests/test_imports.py).
+
+def _plan(arguments) -> int:
+    from dosing.cli.plan import plan_command
+
+    return plan_command(arguments)
+
+
+def _users(arguments) -> int:
+    from dosing.cli import pharmacy
+
+    return pharmacy.users(arguments)
+
+
+def _database(arguments) -> int:
+    from dosing.cli import pharmacy
+
+    return pharmacy.database(arguments)
+
+
+def _regimen(arguments) -> int:
+    from dosing.cli.regimen_export import regimen
+
+    return regimen(arguments)
+
+
+def _import_fhir(arguments) -> int:
+    from dosing.cli.fhir_import import import_fhir
+
+    return import_fhir(arguments)
+
+
+COMMANDS = {"plan": _plan, "sheet": _sheet, "blinatumomab-resume": _resume, "verify": _verify, "serve": _serve,
+            "users": _users, "db": _database, "regimen": _regimen, "import-fhir": _import_fhir}

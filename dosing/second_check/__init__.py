@@ -34,7 +34,6 @@ from decimal import localcontext
 from pathlib import Path
 
 from .arithmetic import CONTEXT
-from .bags import expected_bags
 from .compare import bag_differences, dose_differences, phase_differences
 from .expected import expected
 from .reader import Unreadable, body_on
@@ -58,6 +57,8 @@ def _check(patient_toml, regimens: Path, protocol: str, phase: str, start: date,
     said = phase_differences(mine, orders) + dose_differences(mine, orders)
     infusion = mine.continuous
     if infusion is not None:
+        from .bags import expected_bags  # only a phase with a continuous infusion has bags to check
+
         # The bags run at the first day's dose the sheet gives (a window may start after day 1).
         daily = min((g for g in mine.given.values() if (g.drug, g.route) == (infusion.drug, infusion.route)), key=lambda g: g.day).total
         stopped, restart = (datetime.fromisoformat(options[key]) if options.get(key) else None for key in ("stopped", "restart"))
