@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 
 from markupsafe import Markup
 
-from dosing.pictures.svg import DOTTED, GRID, FONT_PT, Scale, group, line, text
+from dosing.pictures.svg import DOTTED, GRID, FONT_PT, Scale, group, line, path, text
 
 
 def ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -69,11 +69,11 @@ def axis_x(scale: Callable, values: Iterable, *, y: float, label: Callable = Non
     values = list(values)
     label = label or (day_label if values and isinstance(values[0], dt.date) else number)
     parts = []
+    if grid_to is not None:  # the faint lines first, under the ticks and words, as one path
+        parts.append(path([(scale(v), grid_to, scale(v), y) for v in values], width=0.3, dash=DOTTED, cls="grid", stroke=GRID))
     for v in values:
         x = scale(v)
         parts.append(line(x, y, x, y + 3, cls="tick", data={"value": v}))
-        if grid_to is not None:
-            parts.append(line(x, grid_to, x, y, width=0.3, dash=DOTTED, cls="grid", stroke=GRID))
         parts.append(text(x, y + 3 + FONT_PT, label(v), anchor="middle"))
     if title:
         parts.append(text((scale(values[0]) + scale(values[-1])) / 2 if values else 0,
@@ -86,11 +86,11 @@ def axis_y(scale: Scale, values: Iterable[float], *, x: float, label: Callable =
     """Ticks and labels left of x; `title` (the unit) is written above the axis."""
     values = list(values)
     parts = []
+    if grid_to is not None:  # the faint lines first, under the ticks and words, as one path
+        parts.append(path([(x, scale(v), grid_to, scale(v)) for v in values], width=0.3, dash=DOTTED, cls="grid", stroke=GRID))
     for v in values:
         y = scale(v)
         parts.append(line(x - 3, y, x, y, cls="tick", data={"value": v}))
-        if grid_to is not None:
-            parts.append(line(x, y, grid_to, y, width=0.3, dash=DOTTED, cls="grid", stroke=GRID))
         parts.append(text(x - 4, y + FONT_PT * 0.35, label(v), anchor="end"))
     if title and values:
         parts.append(text(x, min(scale(v) for v in values) - FONT_PT, title, anchor="middle", italic=True))

@@ -212,7 +212,8 @@ def text(x: float, y: float, words: str, *, anchor: str = "start", bold: bool = 
          cls: str | None = None, data: Mapping[str, object] | None = None) -> Markup:
     """Words at (x, y) (the baseline); anchor 'start', 'middle' or 'end'. `white_behind`
     draws a white box under them so a label stays legible over lines and hatching."""
-    attrs = {"x": float(x), "y": float(y), "font-size": float(size), "font-family": FONT_FAMILY,
+    # The font family is the <svg>'s own (`picture`), inherited: written once, not on every word.
+    attrs = {"x": float(x), "y": float(y), "font-size": float(size),
              "text-anchor": anchor, "font-weight": "bold" if bold else None,
              "font-style": "italic" if italic else None}
     words = str(words)
@@ -228,6 +229,16 @@ def text(x: float, y: float, words: str, *, anchor: str = "start", bold: bool = 
     return box + written
 
 
+def path(segments: Iterable[tuple[float, float, float, float]], *, width: float = STROKE,
+         dash: str | None = SOLID, stroke: str = "#000", cls: str | None = None) -> Markup:
+    """Straight lines (x1, y1, x2, y2) of one style as one <path>: the same strokes as as many
+    <line>s (a dash pattern starts again on each piece, as on a line of its own), and one element
+    for WeasyPrint to parse and draw instead of several."""
+    d = "".join(f"M{_n(float(x1))} {_n(float(y1))}L{_n(float(x2))} {_n(float(y2))}" for x1, y1, x2, y2 in segments)
+    return _element("path", {"d": d, "fill": "none", "stroke": stroke, "stroke-width": float(width),
+                             "stroke-dasharray": dash}, cls=cls) if d else Markup("")
+
+
 def group(parts: Iterable[Markup], *, cls: str | None = None, title: str | None = None,
           data: Mapping[str, object] | None = None) -> Markup:
     return _element("g", {}, title, data, cls, body=Markup("").join(parts))
@@ -238,10 +249,12 @@ def group(parts: Iterable[Markup], *, cls: str | None = None, title: str | None 
 def picture(width: float, height: float, parts: Iterable[Markup], *, label: str,
             cls: str = "picture") -> Markup:
     """The whole <svg>: width x height points, `label` its accessible name (role=img).
-    Inline SVG: nothing fetched, the sheet stays self-contained."""
+    Inline SVG: nothing fetched, the sheet stays self-contained. The fill patterns are defined
+    only in a picture that uses one (each element is parsed and styled with the page)."""
+    body = Markup("").join(parts)
     return Markup(
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" class="{cls}" '
-        'width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}" aria-label="{label}">'
+        'width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}" font-family="{font}" aria-label="{label}">'
         '<title>{label}</title>{defs}{body}</svg>'
-    ).format(cls=cls, w=_n(width), h=_n(height), label=label, defs=_PATTERNS,
-             body=Markup("").join(parts))
+    ).format(cls=cls, w=_n(width), h=_n(height), font=FONT_FAMILY, label=label,
+             defs=_PATTERNS if "url(#pic-" in body else "", body=body)
