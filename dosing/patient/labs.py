@@ -21,7 +21,7 @@ from dosing.patient.messages import brief
 from dosing.results import PHENOTYPES, TESTS, Genotype, LabResult
 from dosing.units import LAB_EXAMPLES, LAB_NAMES, LAB_UNITS_SHOWN, Q, parse_lab
 
-_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])\Z")
+_CLOCK = r"^([01][0-9]|2[0-3]):([0-5][0-9])\Z"  # compiled on first use (re keeps it): few results give a time
 
 # Names a ward or a laboratory report uses for a test, offered as a hint when written as `test` (never read
 # as the test itself: the file says which test it is in the one word the format defines).
@@ -118,7 +118,7 @@ def _time(entry: dict, where: str) -> time | None:
     fix = 'write it as time = "07:30" (24-hour clock, hours and minutes)'
     if isinstance(value, time) and value.second == value.microsecond == 0 and value.tzinfo is None:
         return value  # an unquoted TOML time, 07:30:00
-    match = _CLOCK.match(value) if isinstance(value, str) else None
+    match = re.match(_CLOCK, value) if isinstance(value, str) else None
     if not match:
         raise InputError(f"{where}.time", f"{brief(value)} is not a time of day HH:MM", fix)
     return time(int(match.group(1)), int(match.group(2)))

@@ -87,8 +87,9 @@ def _nested_too_deep(data: dict) -> str | None:
     return None
 
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_-]+)\s*\]\]?\s*(#.*)?$")
-_ASSIGN = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+# Compiled on first use (re keeps them): only a file the TOML reader refuses needs them.
+_HEADER = r"^\s*(\[\[?)\s*([A-Za-z0-9_-]+)\s*\]\]?\s*(#.*)?$"
+_ASSIGN = r"^\s*([A-Za-z0-9_-]+)\s*="
 
 
 def _line_fields(text: str) -> list[tuple[str, int]]:
@@ -101,7 +102,7 @@ def _line_fields(text: str) -> list[tuple[str, int]]:
     for line in text.splitlines():
         start, deepest = 0, depth
         if depth == 0:
-            header, assign = _HEADER.match(line), _ASSIGN.match(line)
+            header, assign = re.match(_HEADER, line), re.match(_ASSIGN, line)
             if header:
                 table = header[2]
                 if header[1] == "[[":

@@ -41,13 +41,14 @@ AMOUNT_BELOW = Decimal(1_000_000_000)
 
 # A number as the data writes it: ASCII digits and a decimal point; no sign, no exponent.
 _NUMBER = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(.*?)\s*\Z", re.DOTALL)
-_SERIES = re.compile(r"every (\d+) hours, (\d+) doses")
-_CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d|infusion start")
 _EVERY = re.compile(r"\s*every (\d+) days?(?: from day (\d+))?\s*")
 _RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
 _PERCENT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%\s*")
-_WEEKS_AFTER_DIAGNOSIS = re.compile(r"(\d+) weeks after diagnosis")
-_SPAN = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(hours|days)\s*")
+# Only some phases' data write these: compiled on first use (re keeps them), not when the grammar is imported.
+_SERIES = r"every (\d+) hours, (\d+) doses"
+_CLOCK = r"([01]\d|2[0-3]):[0-5]\d|infusion start"
+_WEEKS_AFTER_DIAGNOSIS = r"(\d+) weeks after diagnosis"
+_SPAN = r"\s*(\d+(?:\.\d+)?)\s*(hours|days)\s*"
 
 
 @attrs.frozen
@@ -149,7 +150,7 @@ def days(value, length: int) -> tuple[int, ...]:
 
 def series(text) -> tuple[int, int]:
     """A series of doses on a clock: "every 12 hours, 5 doses" -> (12, 5)."""
-    match = _SERIES.fullmatch(text) if isinstance(text, str) else None
+    match = re.fullmatch(_SERIES, text) if isinstance(text, str) else None
     if not match:
         raise ValueError('schedule reads "every 12 hours, 5 doses", with first_dose_at = "08:00"')
     every, doses = int(match.group(1)), int(match.group(2))
@@ -160,7 +161,7 @@ def series(text) -> tuple[int, int]:
 
 def clock(text) -> str:
     """The time of a first dose: a ward time "08:00", or "infusion start" (given when the sheet is made)."""
-    if not isinstance(text, str) or not _CLOCK.fullmatch(text):
+    if not isinstance(text, str) or not re.fullmatch(_CLOCK, text):
         raise ValueError('first_dose_at must be a time "HH:MM" or "infusion start"')
     return text
 
@@ -203,7 +204,7 @@ def percent(text, low: float, high: float) -> Fraction:
 
 def weeks_after_diagnosis(text) -> int:
     """A phase end: "104 weeks after diagnosis" -> 104."""
-    match = _WEEKS_AFTER_DIAGNOSIS.fullmatch(text) if isinstance(text, str) else None
+    match = re.fullmatch(_WEEKS_AFTER_DIAGNOSIS, text) if isinstance(text, str) else None
     if not match:
         raise ValueError('ends must read "N weeks after diagnosis"')
     return int(match.group(1))
@@ -211,7 +212,7 @@ def weeks_after_diagnosis(text) -> int:
 
 def span(text) -> float:
     """A length of time in hours: "4 hours" -> 4, "7 days" -> 168."""
-    match = _SPAN.fullmatch(text) if isinstance(text, str) else None
+    match = re.fullmatch(_SPAN, text) if isinstance(text, str) else None
     if not match or not float(match.group(1)) > 0:
         raise ValueError('a length of time such as "4 hours" or "7 days"')
     return float(match.group(1)) * (24 if match.group(2) == "days" else 1)

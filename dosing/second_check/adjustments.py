@@ -28,9 +28,10 @@ from .reader import Unreadable
 UMOL_PER_MG_DL = {"bilirubin": Decimal("17.1"), "creatinine": Decimal("88.42")}
 _COUNT_UNITS = {"10^9/l", "x10^9/l", "×10^9/l", "10⁹/l", "x10⁹/l", "×10⁹/l"}
 _UMOL_UNITS = {"umol/l", "µmol/l", "μmol/l"}
-_RESULT = re.compile(r"\s*\+?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(.*?)\s*\Z", re.DOTALL)
-_PERCENT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*\Z")
-_LEVEL = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(mg/dL|10\^9/L)\s*\Z")
+# Compiled on first use (re keeps them), not at import: only a patient with results or a genotype reads them.
+_RESULT = r"(?s)\s*\+?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(.*?)\s*\Z"
+_PERCENT = r"\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*\Z"
+_LEVEL = r"\s*([0-9]+(?:\.[0-9]+)?)\s*(mg/dL|10\^9/L)\s*\Z"
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def _labs(entries: list, first: date, within: int) -> dict:
 
 
 def _value(text, test: str, number: int) -> Decimal:
-    match = _RESULT.match(text) if isinstance(text, str) else None
+    match = re.match(_RESULT, text) if isinstance(text, str) else None
     unit = re.sub(r"\s+", "", match.group(2)).lower() if match else ""
     if match and test in ("anc", "wbc") and unit in _COUNT_UNITS:
         return Decimal(match.group(1))
@@ -152,14 +153,14 @@ def _reached(bands: list, level: Decimal, unit: str) -> Fraction | None:
 
 
 def _percent(text) -> Fraction:
-    match = _PERCENT.match(text) if isinstance(text, str) else None
+    match = re.match(_PERCENT, text) if isinstance(text, str) else None
     if not match:
         raise Unreadable(f"{text!r} is not a percentage")
     return Fraction(Decimal(match.group(1))) / 100
 
 
 def _level(text, unit: str) -> Decimal:
-    match = _LEVEL.match(text) if isinstance(text, str) else None
+    match = re.match(_LEVEL, text) if isinstance(text, str) else None
     if not match or match.group(2) != unit:
         raise Unreadable(f"{text!r} is not a level in {unit}")
     return Decimal(match.group(1))
