@@ -65,6 +65,20 @@ def test_the_json_orders_load_only_what_they_use():
     assert {"pint", "dosing.documents.json_orders", "dosing.second_check"} <= modules  # the test sees the real path
 
 
+# What only other commands, or other phases, use (issue 18: the JSON orders start fast): the other commands'
+# modules (each imported when its command runs), the server's password hashing and web framework, and the
+# bag planners of a continuous infusion, which induction has not.
+NOT_FOR_JSON_INDUCTION = ("dosing.cli.plan", "dosing.cli.pharmacy", "dosing.cli.batch", "dosing.cli.progress",
+                          "dosing.cli.report", "dosing.resumption", "dosing.verification", "argon2", "flask", "waitress",
+                          "dosing.bags", "dosing.second_check.bags", "dosing.regimen.schwartz")
+
+
+def test_the_json_orders_for_induction_load_nothing_only_other_commands_use():
+    modules = loaded([*SHEET, "--format", "json"])
+    assert unwanted(modules, NOT_FOR_JSON_INDUCTION + NOT_FOR_JSON) == []
+    assert {"dosing.cli.commands", "dosing.pipeline", "dosing.issuing"} <= modules
+
+
 def test_the_html_documents_load_no_arrays_layout_or_server(tmp_path):
     modules = loaded([*SHEET, "--format", "html", "--out", str(tmp_path / "out")])
     assert unwanted(modules, NOT_FOR_HTML) == []
