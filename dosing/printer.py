@@ -1,15 +1,17 @@
 """The command line's printer: WeasyPrint made ready in a child process while the doses are computed.
 
-A PDF command spends about half a second importing WeasyPrint and loading
-fonts, and about as long again computing the doses and rendering the HTML.
-Neither needs the other, so `dosing sheet` starts the printer first: a forked
-child (dosing.printing.process) imports WeasyPrint, lays out a small warm-up
-page (fonts loaded, caches full) and forks one layout worker per core, all
-while the parent computes. The parent then sends each patient's HTML as soon
-as it is ready, and gets each patient's PDFs back as soon as they are laid
-out (`results`), so no PDF is kept longer than it takes to write it. With a
-layout cache, a document laid out before from the same HTML by the same
-renderer is read back instead (dosing.documents.layout_cache).
+A PDF command spends about half a second importing WeasyPrint, and about as
+long again computing the doses and rendering the HTML. Neither needs the
+other, so `dosing sheet` starts the printer first: a forked child
+(dosing.printing.process) imports WeasyPrint and forks one layout worker per
+core, all while the parent computes. It lays out no warm-up page (the web
+server's long-lived printer does): here that would cost more than it saves.
+The parent then sends each document's HTML as soon as it is rendered (the
+first is laid out while the next is rendered), and gets each patient's PDFs
+back as soon as they are laid out (`results`), so no PDF is kept longer than
+it takes to write it. With a layout cache, a document laid out before from
+the same HTML by the same renderer is read back instead
+(dosing.documents.layout_cache).
 
 Where processes cannot be forked (Windows), the printer lays out in-process.
 The web server shares one long-lived printer between its requests instead
@@ -18,7 +20,8 @@ The web server shares one long-lived printer between its requests instead
 
 import os
 import sys
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 
 
 class PrinterError(RuntimeError):
@@ -35,8 +38,8 @@ class Printer:
         from multiprocessing import Pipe
 
         self._cache = cache
-        self._submitted = 0  # batches sent
-        self._answered = 0  # batches given back
+        self._sent = 0  # documents sent, each the printer's batch of that number
+        self._patients: deque[list[int]] = deque()  # each submit's batch numbers, until given back
         self._local: list[list[str]] | None = None
         if not hasattr(os, "fork"):
             self._local = []
@@ -51,22 +54,28 @@ class Printer:
                 self._connection.close()
                 from dosing.printing.process import serve
 
-                serve(theirs, workers or os.cpu_count() or 1)
+                serve(theirs, workers or os.cpu_count() or 1, warm=False)  # no warm-up page: the HTML would wait for it
                 status = 0
             finally:
                 os._exit(status)
         theirs.close()
 
-    def submit(self, htmls: list[str]) -> None:
-        """Queue one patient's documents for layout, behind those already queued."""
+    def submit(self, htmls: Iterable[str]) -> None:
+        """Queue one patient's documents for layout, behind those already queued. Each is sent as soon as
+        `htmls` gives it (a generator rendering them: the first is laid out while the next is rendered),
+        and the printer takes the patient's documents, largest first, as one group."""
         if self._local is not None:
             self._local.append(list(htmls))
             return
-        try:
-            self._connection.send(("layout", self._submitted, list(htmls), self._cache, False))
-        except OSError as exc:
-            raise PrinterError(f"the PDF printer process stopped ({exc or type(exc).__name__})") from None
-        self._submitted += 1
+        numbers, group = [], self._sent  # the number of its first document: no earlier submit's group has it
+        for html in htmls:
+            try:
+                self._connection.send(("layout", self._sent, [html], self._cache, False, group))
+            except OSError as exc:
+                raise PrinterError(f"the PDF printer process stopped ({exc or type(exc).__name__})") from None
+            numbers.append(self._sent)
+            self._sent += 1
+        self._patients.append(numbers)
 
     def results(self) -> Iterator[list[bytes]]:
         """For each submit, in the order submitted, that submit's PDFs (in the order of its htmls),
@@ -75,17 +84,18 @@ class Printer:
         if self._local is not None:
             yield from self._lay_out_here()
             return
-        early: dict[int, list[bytes]] = {}  # batches finished before one submitted earlier
+        early: dict[int, bytes] = {}  # documents laid out before their whole patient is
         try:
-            while self._answered < self._submitted:
-                while self._answered not in early:
+            while self._patients:
+                numbers = self._patients[0]
+                while not all(number in early for number in numbers):
                     message = self._receive()
                     if message[0] == "pdfs":
-                        early[message[1]] = message[2]
+                        early[message[1]] = message[2][0]
                     elif message[0] == "error":
                         raise PrinterError(f"the PDF printer failed: {message[2]}")
-                pdfs = early.pop(self._answered)
-                self._answered += 1
+                self._patients.popleft()
+                pdfs = [early.pop(number) for number in numbers]
                 yield pdfs
                 del pdfs
         finally:

@@ -8,12 +8,18 @@
   the same through that checkout's page;
 - an Issue after its preview (the documents laid out ahead into the cache);
 - the same four documents laid out, against read back from the layout cache.
+
+    python tests/measure_printing.py --command-line [--runs N] [--before DIR] [--after DIR]
+
+- issue 18's PDF target only: every induction PDF by the command line (each checkout's, in turns) against
+  WeasyPrint writing a one-line PDF from scratch; run it with the interpreter to measure (a clean virtualenv).
 """
 
 import argparse
 import http.client
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -158,12 +164,53 @@ def cache_figures(runs, folder):
     return statistics.median(laid), statistics.median(read)
 
 
+def timed(argv, code=None, env=ENV) -> tuple[float, float]:
+    """Wall and CPU seconds of a command, CPU counting every process it waited for (its printer, the workers)."""
+    env = dict(env, PYTHONPATH=str(code or ROOT))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, cwd=code or ROOT, check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+def command_line(arguments, folder):
+    """Issue 18's PDF target: every induction PDF by `dosing sheet` against WeasyPrint writing a one-line PDF from
+    scratch, each checkout's command and the floor one run of each in turn; medians of wall and CPU."""
+    floor = [sys.executable, "-c", "import weasyprint, sys; weasyprint.HTML(string='<p>one line</p>').write_pdf(sys.argv[1])",
+             str(folder / "one-line.pdf")]
+    codes = {"floor": None, "after": arguments.after or ROOT, **({"before": arguments.before} if arguments.before else {})}
+    times = {name: [] for name in codes}
+    for run in range(-1, arguments.runs):  # run -1 warms the file cache and pint's registry cache: not counted
+        for name, code in codes.items():
+            sheet = [sys.executable, "-m", "dosing", "sheet", str(PATIENT), "--phase", "induction", "--start", "2026-06-01",
+                     "--out", str(folder / f"{name}-{run}")]
+            took = timed(floor if name == "floor" else sheet, code)
+            if run >= 0:
+                times[name].append(took)
+    wall = {name: statistics.median(t[0] for t in runs) for name, runs in times.items()}
+    cpu = {name: statistics.median(t[1] for t in runs) for name, runs in times.items()}
+    print(f"floor, WeasyPrint one-line PDF: {wall['floor']:.3f} s (CPU {cpu['floor']:.3f} s)")
+    for name in codes.keys() - {"floor"}:
+        print(f"{name}: every induction PDF, command: {wall[name]:.3f} s = {wall[name] / wall['floor']:.2f}x the one-line PDF "
+              f"(CPU {cpu[name]:.3f} s = {cpu[name] / cpu['floor']:.2f}x)")
+    print("raw wall:", {k: [round(t[0], 3) for t in v] for k, v in times.items()})
+    print("raw CPU:", {k: [round(t[1], 3) for t in v] for k, v in times.items()})
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--before", type=Path, help="a checkout of the code before the printer pool")
     parser.add_argument("--after", type=Path, help="a checkout of the code with it (default: this tree)")
+    parser.add_argument("--command-line", action="store_true",
+                        help="only the command line's induction PDFs against the one-line PDF (issue 18), before and after")
     arguments = parser.parse_args()
+    if arguments.command_line:
+        with tempfile.TemporaryDirectory(prefix="dosing-measure-") as scratch:
+            command_line(arguments, Path(scratch))
+        return
     with tempfile.TemporaryDirectory(prefix="dosing-measure-") as scratch:
         folder = Path(scratch)
         for name in ("before", "after"):

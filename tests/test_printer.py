@@ -111,3 +111,98 @@ def test_a_printer_with_a_layout_cache_reads_back_what_it_laid_out_before(tmp_pa
     made = again.collect()
     assert made[:2] == [laid[1], laid[0]] and "new" in _text(made[2])
     assert len(list(cache.folder.iterdir())) == 3
+
+
+# -- how the command line's printer starts, against the web server's ------------------------------------
+
+
+def _warm_up_leaves_a_mark(monkeypatch, mark):
+    # Patched in this process, so the printer forked from it runs the patched warm-up, if it runs one at all.
+    from dosing.documents import render
+
+    monkeypatch.setattr(render, "warm_up", lambda: mark.write_text("warmed up"))
+
+
+def test_the_command_lines_printer_lays_out_no_warm_up_page(monkeypatch, tmp_path):
+    mark = tmp_path / "warmed"
+    _warm_up_leaves_a_mark(monkeypatch, mark)
+    sheets = Printer(workers=1)
+    sheets.submit([_page("orders")])
+    (made,) = sheets.collect()  # the printer has started, laid out and left
+    assert "orders" in _text(made) and not mark.exists()
+
+
+def test_the_web_servers_printer_still_warms_up_before_it_is_ready(monkeypatch, tmp_path):
+    # The server's printer runs process.main on a socket it is handed (dosing.printing.pool); run that entry point
+    # in a forked child, with the patched warm-up, and wait for it to say it is ready.
+    import socket
+    import sys
+
+    from multiprocessing.connection import Connection
+
+    mark = tmp_path / "warmed"
+    _warm_up_leaves_a_mark(monkeypatch, mark)
+    ours, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ours.close()
+            sys.argv = ["printer", str(theirs.fileno()), "1"]
+            process.main()
+        finally:
+            os._exit(0)
+    theirs.close()
+    connection = Connection(ours.detach())
+    try:
+        assert connection.poll(120) and connection.recv() == ("ready",)
+        assert mark.read_text() == "warmed up"
+    finally:
+        connection.close()  # the printer sees it close and leaves
+        os.waitpid(pid, 0)
+
+
+def test_each_document_is_laid_out_as_soon_as_it_is_sent_not_when_the_patient_is_whole(tmp_path):
+    # The documents come from a generator, as the command renders them: the second is given only once the
+    # first has been laid out (its layout cache entry written), which never happens if submit waits for them all.
+    from dosing.documents.layout_cache import LayoutCache
+
+    cache = LayoutCache.inside(tmp_path)
+    first, second = _page("orders, rendered first"), _page("calendar, rendered second")
+    seen = []
+
+    def rendered():
+        yield first
+        deadline = time.monotonic() + 60
+        while not (cache.folder / f"{cache.key(first)}.pdf-entry").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        seen.append((cache.folder / f"{cache.key(first)}.pdf-entry").exists())
+        yield second
+
+    sheets = Printer(workers=2, cache=cache)
+    sheets.submit(rendered())
+    (orders, calendar), = list(sheets.results())
+    assert seen == [True]
+    assert "rendered first" in _text(orders) and "rendered second" in _text(calendar)
+
+
+def _logged(html, cache=None):
+    with open(os.environ["DOSING_TEST_LAYOUT_LOG"], "a") as log:
+        log.write(html[html.index("<p>") + 3:html.index("<p>") + 9] + "\n")
+    return _real_lay_out(html, cache)
+
+
+_real_lay_out = process.lay_out
+
+
+def test_a_patients_documents_sent_one_by_one_are_still_laid_out_largest_first(monkeypatch, tmp_path):
+    # One worker, busy with the first document while the other two arrive: the larger of those goes next,
+    # as it would have had the three come together (so that, on every core, the cores finish together).
+    monkeypatch.setenv("DOSING_TEST_LAYOUT_LOG", str(tmp_path / "log"))
+    monkeypatch.setattr(process, "lay_out", _logged)
+    slow = _page("slow-1" + "<br>".join(f"line {i}" for i in range(400)))
+    small, large = _page("small-"), _page("large-" + " word" * 2000)
+    sheets = Printer(workers=1)
+    sheets.submit(iter([slow, small, large]))
+    made = sheets.collect()
+    assert len(made) == 3 and "large" in _text(made[2])
+    assert (tmp_path / "log").read_text().split() == ["slow-1", "large-", "small-"]

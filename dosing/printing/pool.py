@@ -77,7 +77,7 @@ class _Run:
             if waiter is not None:
                 self.waiting[batch] = waiter
             try:
-                self.connection.send(("layout", batch, htmls, cache, background))
+                self.connection.send(("layout", batch, htmls, cache, background, None))
             except OSError:
                 self.waiting.pop(batch, None)
                 raise PrinterError(STOPPED) from None

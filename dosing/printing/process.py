@@ -1,11 +1,13 @@
-"""The printer's own process: WeasyPrint warmed once, one layout worker per core.
+"""The printer's own process: WeasyPrint imported once, one layout worker per core forked from it.
 
 Whoever starts it (the command line forks it: dosing.printer; the web server
 starts it as a new program: dosing.printing.pool) talks to it over one connection:
 
-    in:  ("layout", batch, htmls, cache, background)  lay these out; batch is the sender's number for them
+    in:  ("layout", batch, htmls, cache, background, group)
+                                                      lay these out; batch is the sender's number for them;
+                                                      group (or None) joins it to the batch just before
          ("stop",)                                    finish and leave (so does a closed connection)
-    out: ("ready",)                                   warm, workers started
+    out: ("ready",)                                   workers started (and warm, if asked to warm up)
          ("pdfs", batch, pdfs)                        every PDF of that batch, in the order of its htmls
          ("error", batch, sentence)                   that batch failed
 
@@ -17,6 +19,11 @@ follow) is never answered and gives way to every other batch. The same
 document asked for twice while it is being laid out is laid out once. A
 worker that dies breaks the pool: every batch waiting is told, and the
 printer leaves, so that its starter sees it go (and may start another).
+
+A group is one patient's documents sent one by one as each is rendered (the
+command line does, so the first document is laid out while the next is still
+being made): batches of the same group sent one after another are queued as
+one, the largest document first.
 """
 
 import gc
@@ -38,14 +45,22 @@ def main() -> None:
     serve(Connection(int(sys.argv[1])), int(sys.argv[2]))
 
 
-def serve(connection, workers: int) -> None:
-    """Warm up, then lay out what arrives until the connection closes or asks to stop."""
+def serve(connection, workers: int, warm: bool = True) -> None:
+    """WeasyPrint imported (and with `warm`, a warm-up page laid out), the workers forked, then
+    lay out what arrives until the connection closes or asks to stop.
+
+    The web server's printer lives for hours, so it warms up once. The command line's lives for one
+    command and skips it: the warm-up page costs about 0.3 s before the workers can start and saves
+    them about 0.03 s each on their first document (measured in fresh processes), so the command's
+    HTML would wait for it."""
     import multiprocessing
 
-    from dosing.documents.render import warm_up
+    _import_weasyprint()
+    if warm:
+        from dosing.documents.render import warm_up
 
-    warm_up()
-    # Forked here, while this process has one thread: the workers start warm.
+        warm_up()
+    # Forked here, while this process has one thread: the workers start with WeasyPrint imported (and warm, if it is).
     # ProcessPoolExecutor notices a worker dying (BrokenProcessPool) rather than waiting forever.
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_starts, initargs=(connection, os.getpid()))
@@ -61,8 +76,8 @@ def serve(connection, workers: int) -> None:
                 break
             if message[0] != "layout":
                 break
-            _, batch, htmls, cache, background = message
-            scheduler.add(batch, htmls, cache, background)
+            _, batch, htmls, cache, background, group = message
+            scheduler.add(batch, htmls, cache, background, group)
     finally:
         scheduler.stop()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -115,7 +130,7 @@ class _Job:
 
 class _Scheduler:
     """Documents handed to the workers one per free core, the most wanted first:
-    foreground before background, earlier batches before later, within a batch the largest first
+    foreground before background, earlier batches before later, within a batch (or a group) the largest first
     (so the cores finish together)."""
 
     def __init__(self, pool, workers: int, sender: _Sender):
@@ -125,15 +140,18 @@ class _Scheduler:
         self.jobs: dict[tuple, _Job] = {}  # (cache, html) -> its job, until laid out
         self.running = 0
         self.arrivals = itertools.count()
+        self.group: tuple = (None, None)  # the last group seen, and its place in the arrivals
         self.stopping = False
 
-    def add(self, number: int, htmls: list[str], cache, background: bool) -> None:
+    def add(self, number: int, htmls: list[str], cache, background: bool, group=None) -> None:
         batch = _Batch(number, len(htmls), background, self.sender)
         if not htmls:
             if not background:
                 self.sender.send(("pdfs", number, []))
             return
-        arrival = next(self.arrivals)
+        if group is None or group != self.group[0]:
+            self.group = (group, next(self.arrivals))
+        arrival = self.group[1]
         with self.changed:
             for place, html in enumerate(htmls):
                 rank = (int(background), arrival, -len(html))
@@ -203,13 +221,24 @@ class _Scheduler:
 def lay_out(html: str, cache=None) -> bytes:
     from dosing.documents.render import pdf_from_html
 
+    # The workers collect rarely (below), so a document's garbage would stay on the heap for the next one and a
+    # worker's memory would grow with the batch (+2 MB an infant, 242 MB for 50): one full collection before each
+    # document, of the one before's garbage, keeps it flat (82-90 MB for 25 or 50 infants). Before rather than after,
+    # so that no PDF waits for it (about 35 ms after the administration record): the last document's comes back at once.
+    gc.collect()
+    return pdf_from_html(html, cache)
+
+
+def _import_weasyprint() -> None:
+    """Import WeasyPrint with the garbage collector paused, then freeze what it made: the import makes some 150
+    collections (about 50 ms, a tenth of the import) that find almost nothing, and frozen objects are never walked
+    again, here or in the workers forked from here (who share their pages the longer for it)."""
+    gc.disable()
     try:
-        return pdf_from_html(html, cache)
+        import weasyprint  # noqa: F401
     finally:
-        # The workers collect rarely (below), so a document's garbage would stay on the heap for the next one and a
-        # worker's memory would grow with the batch (+2 MB an infant, 242 MB for 50): one full collection after each
-        # document keeps it flat (82-90 MB for 25 or 50 infants) for about 6 % of a document's layout time.
-        gc.collect()
+        gc.freeze()
+        gc.enable()
 
 
 def _worker_starts(connection, printer: int) -> None:
