@@ -116,32 +116,37 @@ def test_a_printer_with_a_layout_cache_reads_back_what_it_laid_out_before(tmp_pa
 # -- how the command line's printer starts, against the web server's ------------------------------------
 
 
-def _warm_up_leaves_a_mark(monkeypatch, mark):
-    # Patched in this process, so the printer forked from it runs the patched warm-up, if it runs one at all.
+def _layouts_logged(monkeypatch, log):
+    # Patched in this process, so the printer forked from it, and its workers, lay out through it.
     from dosing.documents import render
 
-    monkeypatch.setattr(render, "warm_up", lambda: mark.write_text("warmed up"))
+    real = render.pdf_from_html
+
+    def logged(html, cache=None):
+        with open(log, "a") as file:
+            file.write("warm-up page\n" if render._WARM_UP.partition("<body>")[2][:200] in html else "sheet\n")
+        return real(html, cache)
+
+    monkeypatch.setattr(render, "pdf_from_html", logged)
 
 
 def test_the_command_lines_printer_lays_out_no_warm_up_page(monkeypatch, tmp_path):
-    mark = tmp_path / "warmed"
-    _warm_up_leaves_a_mark(monkeypatch, mark)
+    _layouts_logged(monkeypatch, tmp_path / "log")
     sheets = Printer(workers=1)
     sheets.submit([_page("orders")])
     (made,) = sheets.collect()  # the printer has started, laid out and left
-    assert "orders" in _text(made) and not mark.exists()
+    assert "orders" in _text(made) and (tmp_path / "log").read_text().split("\n") == ["sheet", ""]
 
 
 def test_the_web_servers_printer_still_warms_up_before_it_is_ready(monkeypatch, tmp_path):
     # The server's printer runs process.main on a socket it is handed (dosing.printing.pool); run that entry point
-    # in a forked child, with the patched warm-up, and wait for it to say it is ready.
+    # in a forked child, laying out through the logger, and wait for it to say it is ready.
     import socket
     import sys
 
     from multiprocessing.connection import Connection
 
-    mark = tmp_path / "warmed"
-    _warm_up_leaves_a_mark(monkeypatch, mark)
+    _layouts_logged(monkeypatch, tmp_path / "log")
     ours, theirs = socket.socketpair()
     pid = os.fork()
     if pid == 0:
@@ -155,7 +160,7 @@ def test_the_web_servers_printer_still_warms_up_before_it_is_ready(monkeypatch, 
     connection = Connection(ours.detach())
     try:
         assert connection.poll(120) and connection.recv() == ("ready",)
-        assert mark.read_text() == "warmed up"
+        assert (tmp_path / "log").read_text() == "warm-up page\n"
     finally:
         connection.close()  # the printer sees it close and leaves
         os.waitpid(pid, 0)
@@ -201,8 +206,18 @@ def test_a_patients_documents_sent_one_by_one_are_still_laid_out_largest_first(m
     monkeypatch.setattr(process, "lay_out", _logged)
     slow = _page("slow-1" + "<br>".join(f"line {i}" for i in range(400)))
     small, large = _page("small-"), _page("large-" + " word" * 2000)
+    log = tmp_path / "log"
+
+    def rendered():
+        yield slow
+        deadline = time.monotonic() + 60
+        while not (log.exists() and log.read_text()) and time.monotonic() < deadline:  # the worker has started it
+            time.sleep(0.02)
+        yield small
+        yield large
+
     sheets = Printer(workers=1)
-    sheets.submit(iter([slow, small, large]))
+    sheets.submit(rendered())
     made = sheets.collect()
     assert len(made) == 3 and "large" in _text(made[2])
-    assert (tmp_path / "log").read_text().split() == ["slow-1", "large-", "small-"]
+    assert log.read_text().split() == ["slow-1", "large-", "small-"]

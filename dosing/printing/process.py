@@ -46,20 +46,19 @@ def main() -> None:
 
 
 def serve(connection, workers: int, warm: bool = True) -> None:
-    """WeasyPrint imported (and with `warm`, a warm-up page laid out), the workers forked, then
-    lay out what arrives until the connection closes or asks to stop.
+    """WeasyPrint imported, the sheets' stylesheet parsed (and with `warm`, a warm-up page laid out), the
+    workers forked, then lay out what arrives until the connection closes or asks to stop.
 
-    The web server's printer lives for hours, so it warms up once. The command line's lives for one
-    command and skips it: the warm-up page costs about 0.3 s before the workers can start and saves
-    them about 0.03 s each on their first document (measured in fresh processes), so the command's
-    HTML would wait for it."""
+    The web server's printer lives for hours, so it lays out the warm-up page once. The command line's lives
+    for one command and does not: the page costs about 0.3 s before the workers can start and saves them
+    about 0.03 s each on their first document (measured in fresh processes), so the command's HTML would
+    wait for it."""
     import multiprocessing
 
     _import_weasyprint()
-    if warm:
-        from dosing.documents.render import warm_up
+    from dosing.documents.render import warm_up
 
-        warm_up()
+    warm_up(page=warm)  # the stylesheet parsed here, once, rather than by every worker
     # Forked here, while this process has one thread: the workers start with WeasyPrint imported (and warm, if it is).
     # ProcessPoolExecutor notices a worker dying (BrokenProcessPool) rather than waiting forever.
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
