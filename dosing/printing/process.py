@@ -35,6 +35,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from dosing.printing.loading import import_weasyprint
+
 BROKEN = "a layout worker of the PDF printer stopped"
 
 
@@ -55,7 +57,7 @@ def serve(connection, workers: int, warm: bool = True) -> None:
     wait for it."""
     import multiprocessing
 
-    _import_weasyprint()
+    import_weasyprint()  # as fast as it can be (dosing.printing.loading)
     from dosing.documents.render import warm_up
 
     warm_up(page=warm)  # the stylesheet parsed here, once, rather than by every worker
@@ -226,18 +228,6 @@ def lay_out(html: str, cache=None) -> bytes:
     # so that no PDF waits for it (about 35 ms after the administration record): the last document's comes back at once.
     gc.collect()
     return pdf_from_html(html, cache)
-
-
-def _import_weasyprint() -> None:
-    """Import WeasyPrint with the garbage collector paused, then freeze what it made: the import makes some 150
-    collections (about 50 ms, a tenth of the import) that find almost nothing, and frozen objects are never walked
-    again, here or in the workers forked from here (who share their pages the longer for it)."""
-    gc.disable()
-    try:
-        import weasyprint  # noqa: F401
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 def _worker_starts(connection, printer: int) -> None:
