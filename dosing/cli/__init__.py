@@ -7,6 +7,7 @@ produces a traceback.
 `arguments` says what each command takes; `commands` does each one.
 """
 
+import gc
 import sys
 
 from dosing.cli.arguments import parser
@@ -24,3 +25,9 @@ def main(argv=None) -> int:
         print(f"dosing: refused: internal error ({type(exc).__name__}: {exc}); no sheet was written. "
               "Please report this with the patient file.", file=sys.stderr)
         return EXIT_REFUSED
+    finally:
+        if argv is None and getattr(arguments, "format", None) in ("json", "fhir"):
+            # This process (python -m dosing, the dosing script) has printed its orders and ends now, holding no
+            # file or connection open. Frozen, its objects are not all walked once more by the garbage collection
+            # the interpreter makes on the way out (about 40 ms of a JSON order's 350): the process frees them.
+            gc.freeze()
