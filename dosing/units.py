@@ -68,7 +68,7 @@ def registry():
     """The one registry, built on first use (not at import: start-up is kept light).
 
     From pint_defaults.txt and units.txt alone, not pint's whole default file: parsing its
-    ~900 definitions cost every process about 0.1 s, and pint's cache of them is written to
+    ~900 definitions cost a process about 0.2 s, and pint's cache of them is written to
     ~/.cache/pint, outside the output folder. Ours parse in about 10 ms, and nothing is
     written. A unit in neither file is undefined (pint.UndefinedUnitError).
     """
