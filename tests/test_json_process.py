@@ -2,13 +2,15 @@
 
 tests/test_golden.py calls dosing.cli.main(argv) inside pytest's process; here
 `python -m dosing` and the `dosing` script's own call (main() with no
-arguments, reading sys.argv) run as processes, whose ending differs: such a
-process freezes its objects before the interpreter exits (dosing/cli/__init__.py,
-issue 18: the JSON orders start and end fast). Their output must still be the
-golden copy byte for byte, through a pipe and into a file, and a refusal must
-still say why with exit status 3.
+arguments, reading sys.argv) run as processes, which differ: such a process
+pauses the garbage collector and freezes its objects before the interpreter
+exits (dosing/cli/__init__.py, issue 18: the JSON orders start and end fast).
+Their output must still be the golden copy byte for byte, through a pipe and
+into a file, for one patient and for a batch, and a refusal must still say why
+with exit status 3.
 """
 
+import json
 import subprocess
 import sys
 
@@ -37,6 +39,20 @@ def test_the_dosing_script_writes_the_golden_copy_into_a_file(tmp_path):
         done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, stdout=out, stderr=subprocess.PIPE, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "orders.json").read_text(encoding="utf-8") == (GOLDEN / f"{name}.json").read_text(encoding="utf-8")
+
+
+def test_a_batch_prints_each_patients_golden_orders():
+    # Every example's induction in one process (its collector paused throughout): each is its golden copy.
+    names = sorted(name for name in ARGV if name.endswith("__induction") and not name.startswith("results-"))
+    assert len(names) == 6
+    patients = [ARGV[name][1] for name in names]
+    options = ARGV[names[0]][2:]
+    assert all(ARGV[name][2:] == options for name in names)
+    done = subprocess.run([sys.executable, "-m", "dosing", "sheet", *patients, *options], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    expected = [json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8")) for name in names]
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == json.dumps(expected, indent=2, ensure_ascii=False) + "\n"
 
 
 def test_a_refused_patient_still_says_why_with_exit_3(tmp_path):
