@@ -6,10 +6,9 @@ other, so `dosing sheet` starts the printer first: a forked child
 (dosing.printing.process) imports WeasyPrint and forks one layout worker per
 core, all while the parent computes. It lays out no warm-up page (the web
 server's long-lived printer does): here that would cost more than it saves.
-The parent then sends each document's HTML as soon as it is rendered (the
-first is laid out while the next is rendered), and gets each patient's PDFs
-back as soon as they are laid out (`results`), so no PDF is kept longer than
-it takes to write it. With a layout cache, a document laid out before from
+The parent then sends each patient's HTML as soon as it is rendered, and gets
+each patient's PDFs back as soon as they are laid out (`results`), so no PDF
+is kept longer than it takes to write it. With a layout cache, a document laid out before from
 the same HTML by the same renderer is read back instead
 (dosing.documents.layout_cache).
 
@@ -20,8 +19,7 @@ The web server shares one long-lived printer between its requests instead
 
 import os
 import sys
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 
 class PrinterError(RuntimeError):
@@ -38,8 +36,8 @@ class Printer:
         from multiprocessing import Pipe
 
         self._cache = cache
-        self._sent = 0  # documents sent, each the printer's batch of that number
-        self._patients: deque[list[int]] = deque()  # each submit's batch numbers, until given back
+        self._submitted = 0  # batches sent
+        self._answered = 0  # batches given back
         self._local: list[list[str]] | None = None
         if not hasattr(os, "fork"):
             self._local = []
@@ -60,22 +58,20 @@ class Printer:
                 os._exit(status)
         theirs.close()
 
-    def submit(self, htmls: Iterable[str]) -> None:
-        """Queue one patient's documents for layout, behind those already queued. Each is sent as soon as
-        `htmls` gives it (a generator rendering them: the first is laid out while the next is rendered),
-        and the printer takes the patient's documents, largest first, as one group."""
+    def submit(self, htmls: list[str]) -> None:
+        """Queue one patient's documents for layout, behind those already queued.
+
+        All of them at once, rather than each as it is rendered: the printer then starts the longest
+        first (dosing.printing.process), which matters more than the few milliseconds the last
+        document takes to render (measured: README, Speed)."""
         if self._local is not None:
             self._local.append(list(htmls))
             return
-        numbers, group = [], self._sent  # the number of its first document: no earlier submit's group has it
-        for html in htmls:
-            try:
-                self._connection.send(("layout", self._sent, [html], self._cache, False, group))
-            except OSError as exc:
-                raise PrinterError(f"the PDF printer process stopped ({exc or type(exc).__name__})") from None
-            numbers.append(self._sent)
-            self._sent += 1
-        self._patients.append(numbers)
+        try:
+            self._connection.send(("layout", self._submitted, list(htmls), self._cache, False))
+        except OSError as exc:
+            raise PrinterError(f"the PDF printer process stopped ({exc or type(exc).__name__})") from None
+        self._submitted += 1
 
     def results(self) -> Iterator[list[bytes]]:
         """For each submit, in the order submitted, that submit's PDFs (in the order of its htmls),
@@ -84,18 +80,17 @@ class Printer:
         if self._local is not None:
             yield from self._lay_out_here()
             return
-        early: dict[int, bytes] = {}  # documents laid out before their whole patient is
+        early: dict[int, list[bytes]] = {}  # batches finished before one submitted earlier
         try:
-            while self._patients:
-                numbers = self._patients[0]
-                while not all(number in early for number in numbers):
+            while self._answered < self._submitted:
+                while self._answered not in early:
                     message = self._receive()
                     if message[0] == "pdfs":
-                        early[message[1]] = message[2][0]
+                        early[message[1]] = message[2]
                     elif message[0] == "error":
                         raise PrinterError(f"the PDF printer failed: {message[2]}")
-                self._patients.popleft()
-                pdfs = [early.pop(number) for number in numbers]
+                pdfs = early.pop(self._answered)
+                self._answered += 1
                 yield pdfs
                 del pdfs
         finally:

@@ -183,7 +183,7 @@ def command_line(arguments, folder):
     codes = {"floor": None, "after": arguments.after or ROOT, **({"before": arguments.before} if arguments.before else {})}
     times = {name: [] for name in codes}
     for run in range(-1, arguments.runs):  # run -1 warms the file cache and pint's registry cache: not counted
-        for name, code in codes.items():
+        for name, code in list(codes.items())[::1 if run % 2 else -1]:  # in turns, each first as often as last
             sheet = [sys.executable, "-m", "dosing", "sheet", str(PATIENT), "--phase", "induction", "--start", "2026-06-01",
                      "--out", str(folder / f"{name}-{run}")]
             took = timed(floor if name == "floor" else sheet, code)
@@ -195,6 +195,11 @@ def command_line(arguments, folder):
     for name in codes.keys() - {"floor"}:
         print(f"{name}: every induction PDF, command: {wall[name]:.3f} s = {wall[name] / wall['floor']:.2f}x the one-line PDF "
               f"(CPU {cpu[name]:.3f} s = {cpu[name] / cpu['floor']:.2f}x)")
+    for name in codes.keys() - {"floor"}:  # each run against the floor measured beside it: the machine's speed drifts
+        ratios = [t[0] / f[0] for t, f in zip(times[name], times["floor"])]
+        print(f"{name}: median of each run's ratio to the one-line PDF beside it: {statistics.median(ratios):.2f}x")
+    if "before" in times:
+        print(f"after / before, median of each pair: {statistics.median(a[0] / b[0] for a, b in zip(times['after'], times['before'])):.3f}")
     print("raw wall:", {k: [round(t[0], 3) for t in v] for k, v in times.items()})
     print("raw CPU:", {k: [round(t[1], 3) for t in v] for k, v in times.items()})
 

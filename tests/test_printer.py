@@ -166,30 +166,6 @@ def test_the_web_servers_printer_still_warms_up_before_it_is_ready(monkeypatch, 
         os.waitpid(pid, 0)
 
 
-def test_each_document_is_laid_out_as_soon_as_it_is_sent_not_when_the_patient_is_whole(tmp_path):
-    # The documents come from a generator, as the command renders them: the second is given only once the
-    # first has been laid out (its layout cache entry written), which never happens if submit waits for them all.
-    from dosing.documents.layout_cache import LayoutCache
-
-    cache = LayoutCache.inside(tmp_path)
-    first, second = _page("orders, rendered first"), _page("calendar, rendered second")
-    seen = []
-
-    def rendered():
-        yield first
-        deadline = time.monotonic() + 60
-        while not (cache.folder / f"{cache.key(first)}.pdf-entry").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        seen.append((cache.folder / f"{cache.key(first)}.pdf-entry").exists())
-        yield second
-
-    sheets = Printer(workers=2, cache=cache)
-    sheets.submit(rendered())
-    (orders, calendar), = list(sheets.results())
-    assert seen == [True]
-    assert "rendered first" in _text(orders) and "rendered second" in _text(calendar)
-
-
 def _logged(html, cache=None):
     with open(os.environ["DOSING_TEST_LAYOUT_LOG"], "a") as log:
         log.write(html[html.index("<p>") + 3:html.index("<p>") + 9] + "\n")
@@ -199,25 +175,16 @@ def _logged(html, cache=None):
 _real_lay_out = process.lay_out
 
 
-def test_a_patients_documents_sent_one_by_one_are_still_laid_out_largest_first(monkeypatch, tmp_path):
-    # One worker, busy with the first document while the other two arrive: the larger of those goes next,
-    # as it would have had the three come together (so that, on every core, the cores finish together).
+def test_a_patients_document_with_the_most_elements_is_laid_out_first_not_the_longest_text(monkeypatch, tmp_path):
+    # Layout works through elements: a page of many short lines takes longer than a page of one long paragraph
+    # with more characters. Started first, the longest layout ends beside the others on every core.
     monkeypatch.setenv("DOSING_TEST_LAYOUT_LOG", str(tmp_path / "log"))
     monkeypatch.setattr(process, "lay_out", _logged)
-    slow = _page("slow-1" + "<br>".join(f"line {i}" for i in range(400)))
-    small, large = _page("small-"), _page("large-" + " word" * 2000)
-    log = tmp_path / "log"
-
-    def rendered():
-        yield slow
-        deadline = time.monotonic() + 60
-        while not (log.exists() and log.read_text()) and time.monotonic() < deadline:  # the worker has started it
-            time.sleep(0.02)
-        yield small
-        yield large
-
+    words = _page("words-" + " word" * 2000)
+    lines = _page("lines-" + "<br>".join(f"line {i}" for i in range(300)))
+    assert len(words) > len(lines) and words.count("<") < lines.count("<")
     sheets = Printer(workers=1)
-    sheets.submit(rendered())
+    sheets.submit([words, lines])
     made = sheets.collect()
-    assert len(made) == 3 and "large" in _text(made[2])
-    assert log.read_text().split() == ["slow-1", "large-", "small-"]
+    assert "word word" in _text(made[0]) and "line 299" in _text(made[1])  # given back in the order sent
+    assert (tmp_path / "log").read_text().split() == ["lines-", "words-"]

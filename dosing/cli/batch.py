@@ -1,13 +1,13 @@
 """`dosing sheet` over many patients, each one's sheets written as soon as they are made.
 
-Patients are taken in the order given. Each is computed
-(dosing.issuing.prepare) and its documents rendered to HTML, each sent to the
-printer as soon as it is rendered; then the patient before it, whose PDFs the
-printer has been laying out meanwhile, is waited for, written (Pending.finish)
-and forgotten. So the printer always has the next patient's documents queued
-while this process computes the one after, and at most two patients' documents
-are held at any time: memory stays flat however many patients a run has. What
-is kept to the end is the report's few lines per patient (dosing.cli.report).
+Patients are taken in the order given. Each is computed (dosing.issuing.prepare)
+and its documents rendered to HTML and sent to the printer; then the patient
+before it, whose PDFs the printer has been laying out meanwhile, is waited for,
+written (Pending.finish) and forgotten. So the printer always has the next
+patient's documents queued while this process computes the one after, and at
+most two patients' documents are held at any time: memory stays flat however
+many patients a run has. What is kept to the end is the report's few lines
+per patient (dosing.cli.report).
 
 Without a printer (--format html) each patient is written as soon as it is
 rendered.
@@ -15,7 +15,6 @@ rendered.
 
 import sys
 from collections import deque
-from collections.abc import Iterator
 
 from dosing.cli import report as said
 
@@ -55,14 +54,14 @@ def issue(paths, protocol, phase, request, printer, report, progress) -> None:
                 said.refused(entry, exc)
                 step(done=1, left=-1)
                 continue
-            counts["each"] = len(pending.documents)
+            htmls = _rendered(pending)
+            counts["each"] = len(htmls)
             if printer is None:
-                _write(entry, pending, [text.encode("utf-8") for text in _rendered(pending)], report, progress)
+                _write(entry, pending, [text.encode("utf-8") for text in htmls], report, progress)
                 step(done=1, left=-1)
                 continue
-            # Each document goes to the printer as soon as it is rendered: the first is laid out while the next is
-            # rendered. This process keeps none of their HTML, only what finish() needs.
-            printer.submit(_rendered(pending))
+            printer.submit(htmls)
+            del htmls  # the printer has them; this process keeps only what finish() needs
             waiting.append((entry, pending, len(pending.documents)))
             step(sent=len(pending.documents), left=-1)
             while len(waiting) >= IN_FLIGHT:
@@ -79,11 +78,10 @@ def issue(paths, protocol, phase, request, printer, report, progress) -> None:
             said.refused(report.patient(path), stopped)
 
 
-def _rendered(pending) -> Iterator[str]:
-    """Each document's HTML, rendered as it is asked for."""
+def _rendered(pending) -> list[str]:
     from dosing.documents import render
 
-    return (render.html(document) for document in pending.documents)
+    return [render.html(document) for document in pending.documents]
 
 
 def _write(entry, pending, made: list[bytes], report, progress) -> None:

@@ -141,11 +141,12 @@ def _resumed(arguments, printer) -> int:
         from dosing.documents import render
 
         with Progress(1) as progress:
+            htmls = [render.html(d) for d in found.documents]
             if printer is None:
-                made = [render.html(d).encode("utf-8") for d in found.documents]
+                made = [text.encode("utf-8") for text in htmls]
             else:
-                printer.submit(render.html(d) for d in found.documents)  # each sent on as soon as it is rendered
-                progress.update(documents=len(found.documents))
+                printer.submit(htmls)
+                progress.update(documents=len(htmls))
                 made = next(printer.results())
                 progress.update(laid_out=len(made))
             for written in found.finish(made):

@@ -77,7 +77,7 @@ class _Run:
             if waiter is not None:
                 self.waiting[batch] = waiter
             try:
-                self.connection.send(("layout", batch, htmls, cache, background, None))
+                self.connection.send(("layout", batch, htmls, cache, background))
             except OSError:
                 self.waiting.pop(batch, None)
                 raise PrinterError(STOPPED) from None

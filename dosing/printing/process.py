@@ -3,9 +3,7 @@
 Whoever starts it (the command line forks it: dosing.printer; the web server
 starts it as a new program: dosing.printing.pool) talks to it over one connection:
 
-    in:  ("layout", batch, htmls, cache, background, group)
-                                                      lay these out; batch is the sender's number for them;
-                                                      group (or None) joins it to the batch just before
+    in:  ("layout", batch, htmls, cache, background)  lay these out; batch is the sender's number for them
          ("stop",)                                    finish and leave (so does a closed connection)
     out: ("ready",)                                   workers started (and warm, if asked to warm up)
          ("pdfs", batch, pdfs)                        every PDF of that batch, in the order of its htmls
@@ -19,11 +17,6 @@ follow) is never answered and gives way to every other batch. The same
 document asked for twice while it is being laid out is laid out once. A
 worker that dies breaks the pool: every batch waiting is told, and the
 printer leaves, so that its starter sees it go (and may start another).
-
-A group is one patient's documents sent one by one as each is rendered (the
-command line does, so the first document is laid out while the next is still
-being made): batches of the same group sent one after another are queued as
-one, the largest document first.
 """
 
 import gc
@@ -77,8 +70,8 @@ def serve(connection, workers: int, warm: bool = True) -> None:
                 break
             if message[0] != "layout":
                 break
-            _, batch, htmls, cache, background, group = message
-            scheduler.add(batch, htmls, cache, background, group)
+            _, batch, htmls, cache, background = message
+            scheduler.add(batch, htmls, cache, background)
     finally:
         scheduler.stop()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -131,7 +124,7 @@ class _Job:
 
 class _Scheduler:
     """Documents handed to the workers one per free core, the most wanted first:
-    foreground before background, earlier batches before later, within a batch (or a group) the largest first
+    foreground before background, earlier batches before later, within a batch the longest to lay out first
     (so the cores finish together)."""
 
     def __init__(self, pool, workers: int, sender: _Sender):
@@ -141,21 +134,18 @@ class _Scheduler:
         self.jobs: dict[tuple, _Job] = {}  # (cache, html) -> its job, until laid out
         self.running = 0
         self.arrivals = itertools.count()
-        self.group: tuple = (None, None)  # the last group seen, and its place in the arrivals
         self.stopping = False
 
-    def add(self, number: int, htmls: list[str], cache, background: bool, group=None) -> None:
+    def add(self, number: int, htmls: list[str], cache, background: bool) -> None:
         batch = _Batch(number, len(htmls), background, self.sender)
         if not htmls:
             if not background:
                 self.sender.send(("pdfs", number, []))
             return
-        if group is None or group != self.group[0]:
-            self.group = (group, next(self.arrivals))
-        arrival = self.group[1]
+        arrival = next(self.arrivals)
         with self.changed:
             for place, html in enumerate(htmls):
-                rank = (int(background), arrival, -len(html))
+                rank = (int(background), arrival, -_elements(html))
                 job = self.jobs.get((cache, html))
                 if job is None:
                     job = self.jobs[(cache, html)] = _Job(html, cache, rank)
@@ -217,6 +207,14 @@ class _Scheduler:
         with self.changed:
             self.stopping = True
             self.changed.notify()
+
+
+def _elements(html: str) -> int:
+    """How long a document takes to lay out, roughly: its tags. Over 17 documents of four phases, layout time
+    follows the tags (correlation 0.79, 26 of 28 pairs within a phase in the right order) better than the length
+    (0.60, 24 of 28): the induction's order sheet is the longest text, but its administration record, with twice
+    the tags, takes half as long again to lay out, and is the one to start first."""
+    return html.count("<")
 
 
 def lay_out(html: str, cache=None) -> bytes:
