@@ -126,6 +126,21 @@ def test_resume_after_a_short_interruption(run):
     assert data["premedication"] == {"drug": "dexamethasone", "route": "IV", "dose": 1.35, "unit": "mg"}
 
 
+def test_the_schedule_says_how_long_the_bags_left_run(run, tmp_path):
+    # A full course: 672 hours = 28 × 24, "28 days". Resumed after 102 hours given (and 16 off): 672 − 102 = 570 hours
+    # = 23 × 24 + 18, "23 days and 18 hours" (the schedule said "(28 days)" whatever was left).
+    said = {}
+    for name, command, extra in (("full", "sheet", ["--phase", "blinatumomab", "--documents", "infusion"]),
+                                 ("resumed", "blinatumomab-resume", ["--stopped", "2026-07-10 16:00", "--restart", "2026-07-11 08:00"])):
+        out = tmp_path / name
+        status, _, err = run(command, SMALL, "--start", "2026-07-06", "--infusion-start", "10:00", "--bag-hours", "48",
+                             *extra, "--format", "html", "--out", out, *OVERRIDE)
+        assert status == 0, err
+        (page,) = out.glob("*_infusion.html")
+        said[name] = re.search(r"continuously, for ([^<]*?) in ", page.read_text(encoding="utf-8")).group(1)
+    assert said == {"full": "672 hours (28 days)", "resumed": "570 hours (23 days and 18 hours)"}
+
+
 @pytest.mark.parametrize("restart, premedication", [("2026-07-10 19:59", False), ("2026-07-10 20:00", True)])
 def test_premedication_from_four_hours(run, restart, premedication):
     data = resume(run, "2026-07-10 16:00", restart)

@@ -20,6 +20,7 @@ def context(orders) -> dict:
         "bag_hours": number(orders.bags[0].hours),
         "daily": amount(orders.bags[0].daily * Q(1, "day"), "mcg"),
         "course_hours": number(sum(b.hours for b in orders.bags)),
+        "course_days": days_and_hours(sum(b.hours for b in orders.bags)),
         "product": {
             "name": product.name,
             "vial": amount(product.vial, "mcg"),
@@ -33,6 +34,16 @@ def context(orders) -> dict:
         },
         "premedication": dose_text(premedication) if premedication else None,
     }
+
+
+def days_and_hours(hours: float) -> str:
+    """How long the bags run, as a nurse counts it: 672 -> "28 days"; a course resumed with 570 hours
+    to go -> "23 days and 18 hours"; 18.5 -> "18.5 hours" (the schedule once said "28 days" whatever was left)."""
+    days, rest = divmod(hours, 24)
+    said = [f"{number(days)} day{'' if days == 1 else 's'}"] if days else []
+    if rest or not days:
+        said.append(f"{number(rest)} hour{'' if rest == 1 else 's'}")
+    return " and ".join(said)
 
 
 def strip(orders):

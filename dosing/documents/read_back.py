@@ -145,7 +145,7 @@ def _dose_lines(kind: str, c: dict) -> list[tuple[str, str]]:
     elif kind == "infusion":
         if c["premedication"]:
             lines.append(f"Premedication: dexamethasone {c['premedication']}, 30 to 60 minutes before bag 1 goes up")
-        lines.append(f"Dose: {c['daily']} a day, continuously, for {c['course_hours']} hours (28 days) in {len(c['bags'])} bags of "
+        lines.append(f"Dose: {c['daily']} a day, continuously, for {c['course_hours']} hours ({c['course_days']}) in {len(c['bags'])} bags of "
                      f"{c['bag_hours']} hours")
         for b in c["bags"]:
             (up_on, up_at), (down_on, down_at) = b["start"].rsplit(" ", 1), b["end"].rsplit(" ", 1)
