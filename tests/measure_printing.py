@@ -13,6 +13,10 @@
 
 - issue 18's PDF target only: every induction PDF by the command line (each checkout's, in turns) against
   WeasyPrint writing a one-line PDF from scratch; run it with the interpreter to measure (a clean virtualenv).
+  On a machine others are using, their work swamps the difference (runs of 2.5 to 10 s at a load of 3-4 on
+  2 cores); the README's figures were taken with `chrt -f 10 python tests/measure_printing.py --command-line
+  --pause ...`: real-time priority, so the runs keep their cores, and a pause as long as each run after it,
+  so the others are not starved meanwhile.
 """
 
 import argparse
@@ -187,6 +191,8 @@ def command_line(arguments, folder):
             sheet = [sys.executable, "-m", "dosing", "sheet", str(PATIENT), "--phase", "induction", "--start", "2026-06-01",
                      "--out", str(folder / f"{name}-{run}")]
             took = timed(floor if name == "floor" else sheet, code)
+            if arguments.pause:
+                time.sleep(took[0])
             if run >= 0:
                 times[name].append(took)
     wall = {name: statistics.median(t[0] for t in runs) for name, runs in times.items()}
@@ -211,6 +217,8 @@ def main():
     parser.add_argument("--after", type=Path, help="a checkout of the code with it (default: this tree)")
     parser.add_argument("--command-line", action="store_true",
                         help="only the command line's induction PDFs against the one-line PDF (issue 18), before and after")
+    parser.add_argument("--pause", action="store_true",
+                        help="with --command-line, after each run wait as long as it took (see the note at the top)")
     arguments = parser.parse_args()
     if arguments.command_line:
         with tempfile.TemporaryDirectory(prefix="dosing-measure-") as scratch:
