@@ -8,8 +8,8 @@ core, all while the parent computes. It lays out no warm-up page (the web
 server's long-lived printer does): here that would cost more than it saves.
 The parent then sends each patient's HTML as soon as it is rendered, and gets
 each patient's PDFs back as soon as they are laid out (`results`), so no PDF
-is kept longer than it takes to write it. With a layout cache, a document laid out before from
-the same HTML by the same renderer is read back instead
+is kept longer than it takes to write it. With a layout cache, a document laid
+out before from the same HTML by the same renderer is read back instead
 (dosing.documents.layout_cache).
 
 Where processes cannot be forked (Windows), the printer lays out in-process.
