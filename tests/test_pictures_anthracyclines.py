@@ -50,14 +50,14 @@ def panels(picture) -> dict:
 
 
 # standard-risk (6.4 kg, 62 cm) with 55 mg doxorubicin given on 2026-05-29 (the same measurement), then induction's
-# DAUNOrubicin 6.6 mg on days 8 and 22 (2026-06-08 and 2026-06-22). An earlier dose is divided by the Mosteller BSA
-# of its day as computed, sqrt(6.4 × 62 / 3600) = 0.3319973 m²; this phase's doses by the sheet's BSA rounded to 0.332:
-#   doxorubicin equivalents, mg/m²: 55 ÷ 0.3319973 = 165.6640; each daunorubicin 6.6 ÷ 0.332 × 0.6 = 11.9277;
-#     running 165.6640, 177.5917, 189.5194 (the table's "After this phase": 189.5 mg/m²);
+# DAUNOrubicin 6.6 mg on days 8 and 22 (2026-06-08 and 2026-06-22). Every dose, earlier or this phase's, is divided by
+# the Mosteller BSA of its day rounded as the protocol rounds it: sqrt(6.4 × 62 / 3600) = 0.3319973 -> 0.332 m²:
+#   doxorubicin equivalents, mg/m²: 55 ÷ 0.332 = 165.6627; each daunorubicin 6.6 ÷ 0.332 × 0.6 = 11.9277;
+#     running 165.6627, 177.5904, 189.5181 (the table's "After this phase": 189.5 mg/m²);
 #   mg/kg as given: 55 ÷ 6.4 = 8.59375; 6.6 ÷ 6.4 = 1.03125 each; running 8.59375, 9.625, 10.65625 (table 10.66 mg/kg).
 EARLIER = [(date(2026, 5, 29), "doxorubicin", 55)]
 EXPECTED = {
-    "mg/m²": [("2026-05-29", 165.6640, "yes"), ("2026-06-08", 177.5917, "no"), ("2026-06-22", 189.5194, "no")],
+    "mg/m²": [("2026-05-29", 165.6627, "yes"), ("2026-06-08", 177.5904, "no"), ("2026-06-22", 189.5181, "no")],
     "mg/kg": [("2026-05-29", 8.59375, "yes"), ("2026-06-08", 9.625, "no"), ("2026-06-22", 10.65625, "no")],
 }
 
