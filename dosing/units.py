@@ -11,7 +11,7 @@ quantities by dosing/regimen/quantities.py.
 import re
 import sys
 import threading
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 # The registry's only definitions: the part of pint's defaults the project uses, then our own units.
@@ -63,15 +63,29 @@ def _import_pint():
     return pint
 
 
-@cache
+_BUILDING = threading.Lock()
+_BUILT = []  # the registry, once built
+
+
 def registry():
     """The one registry, built on first use (not at import: start-up is kept light).
+
+    Built once even when two threads ask first at the same moment (a server's
+    requests): quantities of two registries never mix (pint refuses them).
 
     From pint_defaults.txt and units.txt alone, not pint's whole default file: parsing its
     ~900 definitions cost a process about 0.2 s, and pint's cache of them is written to
     ~/.cache/pint, outside the output folder. Ours parse in about 10 ms, and nothing is
     written. A unit in neither file is undefined (pint.UndefinedUnitError).
     """
+    if not _BUILT:
+        with _BUILDING:
+            if not _BUILT:
+                _BUILT.append(_build())
+    return _BUILT[0]
+
+
+def _build():
     pint = _import_pint()
     ureg = pint.UnitRegistry(None, on_redefinition="raise")  # None: no default file, no cache folder
     for definitions in (PINT_DEFINITIONS, DEFINITIONS):

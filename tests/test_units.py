@@ -1,10 +1,14 @@
 """One registry, our own definitions, and pint's traps closed."""
 
+import subprocess
+import sys
+
 import pint
 import pytest
 from hypothesis import given, strategies as st
 
 from dosing.regimen import parse_dose
+from conftest import ROOT
 from dosing.units import Q, basis_kind, is_pure_number, parse_measure, registry
 
 
@@ -125,3 +129,22 @@ def test_dose_dimensions(kg, cm):
     assert per_administration(parse_dose("1000 units/m2"), area, Q(kg, "kg"), 1).check("[enzyme_activity]")
     assert per_administration(parse_dose("6 mg/m2/day"), area, Q(kg, "kg"), 3).check("[mass]")
     assert per_administration(parse_dose("0.05 mg/kg"), area, Q(kg, "kg"), 1).check("[mass]")
+
+
+def test_two_threads_asking_first_get_the_one_registry():
+    # In a fresh process, eight threads ask for the registry at the same moment (as a server's first requests may):
+    # all get the same object, so their quantities mix (pint refuses quantities of two registries).
+    code = """
+import threading
+from dosing import units
+start, got = threading.Barrier(8), []
+def ask():
+    start.wait()
+    got.append(units.registry())
+threads = [threading.Thread(target=ask) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(got), len({id(r) for r in got}), got[0].Quantity(1, "mg") + got[-1].Quantity(1, "mg"))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["8", "1", "2", "milligram"], done.stderr
