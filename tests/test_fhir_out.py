@@ -1,7 +1,6 @@
 """`dosing sheet --format fhir`: the orders as a FHIR R4B Bundle, compared value by value with the JSON orders (issue 17)."""
 
 import json
-import subprocess
 import sys
 
 import attrs
@@ -137,14 +136,6 @@ def test_several_patients_give_one_bundle_each(run):
     bundles = json.loads(text)
     assert [b["entry"][0]["resource"]["identifier"][0]["value"] for b in bundles] == ["MRN-100001", json.loads(
         fhir(run, ROOT / "examples/turns-one-year.toml"))["entry"][0]["resource"]["identifier"][0]["value"]]
-
-
-def test_the_json_path_never_loads_fhir_resources():
-    code = ("import sys; from dosing.cli import main; main(['sheet', 'examples/standard-risk.toml', '--phase', 'induction', "
-            f"'--start', '{START}', '--format', 'json']); print('fhir.resources' in sys.modules, file=sys.stderr)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr.strip().splitlines()[-1] == "False"
 
 
 def test_every_drug_and_route_the_regimens_order_has_a_code():

@@ -1,8 +1,8 @@
 """What each way of making orders imports (issue 18, item 4): only what it uses.
 
 A command runs in a fresh process, as a pharmacist runs it, and reports the
-modules it loaded (sys.modules at the end, as tests/test_fhir_out.py checks
-that the JSON path never loads fhir.resources); a later change that quietly
+modules it loaded (sys.modules at the end; the JSON path never loads
+fhir.resources, among the rest); a later change that quietly
 brings back NumPy, SciPy, WeasyPrint or the server's libraries fails here,
 naming the module. Timings are printed by tests/benchmark.py, never asserted.
 
