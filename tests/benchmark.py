@@ -64,7 +64,7 @@ def _run(command: list[str], cwd: Path = ROOT) -> Timed:
 
 def _median(runs: int, make_command, cwd: Path = ROOT, warm_up: bool = True) -> Timed:
     """Median of `runs` (wall and CPU each), after one untimed run: the first run pays for cold caches
-    (the operating system's file cache, pint's registry cache), which no second one does."""
+    (the operating system's file cache, Python's bytecode), which no second one does."""
     if warm_up:
         _run(make_command(-1), cwd)
     timings = [_run(make_command(i), cwd) for i in range(runs)]
