@@ -144,9 +144,9 @@ print(round(theirs, 6), round(ours, 6), (Q(6.2, "kg") * 2).m_as("g"), "scipy" in
 
 
 def test_numpy_is_refused_only_to_the_thread_importing_pint():
-    from dosing.units import _Unoffered
+    from dosing.unit_registry import _Unoffered
 
-    finder = _Unoffered()  # made in this thread, as dosing.units makes it while importing pint
+    finder = _Unoffered()  # made in this thread, as dosing.unit_registry makes it while importing pint
     with pytest.raises(ModuleNotFoundError, match="numpy.linalg is not offered to pint"):
         finder.find_spec("numpy.linalg")
     assert finder.find_spec("json") is None and finder.find_spec("numpyro") is None

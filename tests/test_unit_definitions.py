@@ -16,7 +16,8 @@ from pathlib import Path
 import pint
 import pytest
 
-from dosing.units import DEFINITIONS, PINT_DEFINITIONS, Q
+from dosing.unit_registry import DEFINITIONS, PINT_DEFINITIONS
+from dosing.units import Q
 from tests.conftest import EXAMPLES, ROOT
 
 
