@@ -116,6 +116,15 @@ def orders_json(run, path, start="2026-05-05", phase="induction", extra=()):
     return json.loads(out)
 
 
+def induction_html(out: Path, example: str, documents: str) -> dict[str, str]:
+    """The HTML of an example's induction documents (from 2026-06-01), written by the command into `out`:
+    {kind: html}, kind as the file name ends ("calendar", "administration-record", ...)."""
+    args = ["sheet", str(EXAMPLES / example), "--phase", "induction", "--start", "2026-06-01", "--format", "html",
+            "--documents", documents, "--out", str(out)]
+    assert main(args) == 0
+    return {path.name.rsplit("_", 1)[1].removesuffix(".html"): path.read_text(encoding="utf-8") for path in out.glob("*.html")}
+
+
 def given(data, drug, route, day):
     """The one administration of `drug` by `route` on `day` in the JSON orders."""
     found = [a for a in data["administrations"] if a["drug"] == drug and a["route"] == route and a["day"] == day]

@@ -12,19 +12,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import EXAMPLES
-from dosing.cli import main
+from conftest import induction_html
 from dosing.pictures import axes, svg
 
 
 @pytest.fixture(scope="module")
 def sheets(tmp_path_factory):
     """The induction's calendar (landscape, with its own <style>) and INTRATHECAL sheet, as HTML."""
-    out = tmp_path_factory.mktemp("lighter")
-    args = ["sheet", str(EXAMPLES / "standard-risk.toml"), "--phase", "induction", "--start", "2026-06-01", "--format", "html",
-            "--documents", "calendar,intrathecal", "--out", str(out)]
-    assert main(args) == 0
-    return {path.name.rsplit("_", 1)[1].removesuffix(".html"): path.read_text(encoding="utf-8") for path in out.glob("*.html")}
+    return induction_html(tmp_path_factory.mktemp("lighter"), "standard-risk.toml", "calendar,intrathecal")
 
 
 @pytest.mark.parametrize("kind", ["calendar", "intrathecal"])

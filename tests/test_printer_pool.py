@@ -49,6 +49,23 @@ def _long(rows: int) -> str:
     return f"<!DOCTYPE html><html><body><table border=1>{cells}</table></body></html>"
 
 
+def _at_once(request, keys, timeout: float) -> dict:
+    """request(key) for every key, each in its own thread, all let go at the same moment (as a team's
+    requests arrive): {key: what it returned}, once every thread has ended or `timeout` seconds passed."""
+    got, start = {}, threading.Barrier(len(keys))
+
+    def one(key):
+        start.wait()
+        got[key] = request(key)
+
+    threads = [threading.Thread(target=one, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return got
+
+
 def _children(pid: int) -> list[int]:
     """The processes whose parent is `pid` and that still run (a zombie has finished)."""
     found = []
@@ -88,17 +105,7 @@ def pool():
 def test_requests_at_once_each_get_their_own_pdfs_in_their_order(pool):
     asked = {n: [_page(f"patient {n} orders"), _long(40 + 20 * n) + f"<p>patient {n} record</p>", _page(f"patient {n} calendar")]
              for n in range(6)}
-    got, start = {}, threading.Barrier(len(asked))
-
-    def request(n):
-        start.wait()
-        got[n] = pool.lay_out(asked[n])
-
-    threads = [threading.Thread(target=request, args=(n,)) for n in asked]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    got = _at_once(lambda n: pool.lay_out(asked[n]), asked, 120)
     for n in asked:
         texts = [_text(pdf) for pdf in got[n]]
         assert f"patient {n} orders" in texts[0] and f"patient {n} record" in texts[1] and f"patient {n} calendar" in texts[2]
@@ -184,17 +191,7 @@ def test_issues_at_once_through_the_real_server_each_get_their_own_sheets(server
     _wait_until(lambda: cache.is_dir() and len(list(cache.glob("*.pdf-entry"))) == 12, 300, "the previews were not laid out ahead")
     for entry in cache.iterdir():  # no head start: every request lays its own documents out now
         entry.unlink()
-    answers, start = {}, threading.Barrier(len(infants))
-
-    def issue(n):
-        start.wait()
-        answers[n] = page.issue(_infant(n), fingerprints[n])
-
-    threads = [threading.Thread(target=issue, args=(n,)) for n in infants]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(300)
+    answers = _at_once(lambda n: page.issue(_infant(n), fingerprints[n]), infants, 300)
     for n in infants:
         status, said = answers[n]
         assert status == 200 and f"MRN-20000{n}_induction_2026-06-01_orders.pdf" in said, said[-2000:]

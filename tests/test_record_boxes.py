@@ -9,7 +9,7 @@ collapsed border grid (`collapsed_border_grid`, which its own drawing code reads
 
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, induction_html
 from dosing.cli import main
 
 MM = 96 / 25.4  #: CSS px per mm
@@ -29,12 +29,8 @@ def tables(tmp_path_factory):
     import weasyprint
     from weasyprint.formatting_structure import boxes
 
-    out = tmp_path_factory.mktemp("record")
-    args = ["sheet", str(EXAMPLES / "turns-one-year.toml"), "--phase", "induction", "--start", "2026-06-01", "--format", "html",
-            "--documents", "record", "--out", str(out)]
-    assert main(args) == 0
-    (path,) = out.glob("*_administration-record.html")
-    document = weasyprint.HTML(string=path.read_text(encoding="utf-8"), base_url=None).render()
+    record = induction_html(tmp_path_factory.mktemp("record"), "turns-one-year.toml", "record")["administration-record"]
+    document = weasyprint.HTML(string=record, base_url=None).render()
     found = {}
 
     def walk(box):
