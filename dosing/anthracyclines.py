@@ -7,15 +7,15 @@ dosing.findings compares them with the limits.
 Totals are in mg/m² and mg/kg of the doses as given (so an infant fraction
 shows as a smaller mg/m²), and in doxorubicin equivalents. Each earlier dose
 is divided by the body size measured on or before its date (the earliest
-measurement where none is older), its BSA rounded as the protocol rounds
-every BSA a dose uses, as this phase's own doses are. A dose in the patient file dated on or
-after day 1 of the phase is refused, not left out.
+measurement where none is older), its BSA the one a dose is worked from
+(dosing.body.dosing_bsa: rounded as the protocol says), as this phase's own
+doses are. A dose in the patient file dated on or after day 1 of the phase is
+refused, not left out.
 """
 
 import attrs
 
-from dosing.body import bsa
-from dosing.dose import round_half_up
+from dosing.body import dosing_bsa
 from dosing.errors import InputError
 
 @attrs.frozen
@@ -76,10 +76,7 @@ def doses(orders) -> list[Dose]:
             )
         usable = [m for m in patient.measurements if m.date <= dose.date]
         measured = max(usable, key=lambda m: m.date) if usable else earliest
-        area = bsa(measured.weight, measured.length, orders.bsa_formula)
-        if orders.protocol.bsa_rounding is not None:  # the BSA that dose was worked from, as this phase's (dosing.body.measure)
-            area = round_half_up(area, orders.protocol.bsa_rounding.value)
-        area = area.m_as("m**2")
+        area = dosing_bsa(measured, orders.protocol).m_as("m**2")  # the BSA that dose was worked from
         counted.append(Dose(dose.date, dose.drug, _dose(factors, dose.drug, dose.amount.m_as("mg"), area, measured.weight.m_as("kg")), True))
     for a in given:
         counted.append(Dose(a.date, a.drug, _dose(factors, a.drug, a.total.m_as("mg"), orders.bsa.m_as("m**2"),

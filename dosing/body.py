@@ -94,9 +94,13 @@ def measure(patient, protocol, start: date) -> Body:
     if start < patient.diagnosis_date:
         raise InputError("--start", f"{start} is before the diagnosis date {patient.diagnosis_date}", "give the date of day 1 of the phase")
     measurement = patient.measurement_on(start)
-    formula = protocol.bsa_formula.value
-    area = bsa(measurement.weight, measurement.length, formula)
+    return Body(measurement, dosing_bsa(measurement, protocol), protocol.bsa_formula.value, patient.birth_date)
+
+
+def dosing_bsa(measurement, protocol):
+    """The BSA a dose is worked from, for this measurement: the protocol's formula, rounded as the protocol
+    says. The BSA every dose uses is the one printed, to the digits printed (issue 12)."""
+    area = bsa(measurement.weight, measurement.length, protocol.bsa_formula.value)
     if protocol.bsa_rounding is not None:
-        # The BSA every dose uses is the one printed, to the digits printed (issue 12).
         area = round_half_up(area, protocol.bsa_rounding.value)
-    return Body(measurement, area, formula, patient.birth_date)
+    return area

@@ -15,12 +15,13 @@ def context(orders) -> dict:
     """The bags, the product and the premedication for templates/infusion.html and templates/preparation.html."""
     product = orders.product
     premedication = next((a for a in orders.administrations if a.drug == "dexamethasone" and a.route == "IV"), None)
+    course = sum(b.hours for b in orders.bags)  # the course the bags cover: 672 hours, or what a resumed one has left
     return {
         "bags": [_bag(bag, product) for bag in orders.bags],
         "bag_hours": number(orders.bags[0].hours),
         "daily": amount(orders.bags[0].daily * Q(1, "day"), "mcg"),
-        "course_hours": number(sum(b.hours for b in orders.bags)),
-        "course_days": days_and_hours(sum(b.hours for b in orders.bags)),
+        "course_hours": number(course),
+        "course_days": days_and_hours(course),
         "product": {
             "name": product.name,
             "vial": amount(product.vial, "mcg"),
